@@ -1,0 +1,88 @@
+import { auditDraftsForEvents } from '../core/audit-draft-fns.ts';
+import { applyToCustomer, checkReadyToApply, decide, type Transition } from '../core/change-request-fns.ts';
+import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
+import type { Customer } from '../core/customer-types.ts';
+import { propagationMessages } from '../core/propagation-fns.ts';
+import { fail, ok, type Result } from '../core/result.ts';
+import type { Store, UseCaseContext } from './ports.ts';
+
+export interface Outcome extends Transition {
+  /** The customer as it must be written, with the version it must replace; absent if the record is untouched. */
+  readonly customerWrite: { readonly customer: Customer; readonly expectedVersion: number } | null;
+}
+
+/**
+ * Applies the change the moment it is ready (verified, read back, approved where needed). A value that moved
+ * since the request was received escalates the request as a data discrepancy: never a blind overwrite.
+ */
+export async function applyWhenReady(
+  tx: Pick<Store, 'lockCustomer'>,
+  transition: Transition,
+  context: UseCaseContext,
+  actor: Actor,
+): Promise<Result<Outcome>> {
+  const { request } = transition;
+  const decision = { policy: context.policy, now: context.clock.now().toISOString() };
+  if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
+  const customer = await tx.lockCustomer(request.customerId);
+  if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
+  const applied = applyToCustomer(request, customer, decision, actor);
+  if (applied.ok) {
+    return ok({
+      request: applied.value.request,
+      events: [...transition.events, ...applied.value.events],
+      customerWrite: { customer: applied.value.customer, expectedVersion: customer.version },
+    });
+  }
+  if (applied.error.code !== 'CUSTOMER.VERSION_CONFLICT') return applied;
+  const escalated = decide(
+    request,
+    { type: 'escalate', by: actor, reason: 'data_discrepancy', note: applied.error.message },
+    decision,
+  );
+  if (!escalated.ok) return escalated;
+  return ok({
+    request: escalated.value.request,
+    events: [...transition.events, ...escalated.value.events],
+    customerWrite: null,
+  });
+}
+
+/**
+ * Writes one outcome atomically with the caller's transaction: the request (guarded by its version), the
+ * customer (guarded by its version), one audit entry per event, one outbox row per connected system.
+ */
+export async function saveOutcome(
+  tx: Pick<
+    Store,
+    'insertChangeRequest' | 'updateChangeRequest' | 'updateCustomer' | 'appendAudit' | 'enqueueOutbox'
+  >,
+  outcome: Outcome,
+  previousVersion: number | null,
+  context: UseCaseContext,
+): Promise<Result<ChangeRequest>> {
+  const now = context.clock.now().toISOString();
+  const request: ChangeRequest = {
+    ...outcome.request,
+    version: previousVersion === null ? 1 : previousVersion + 1,
+  };
+  if (previousVersion === null) {
+    await tx.insertChangeRequest(request);
+  } else if (!(await tx.updateChangeRequest(request, previousVersion))) {
+    return fail(
+      'CHANGE_REQUEST.STALE',
+      `Change request ${request.id} changed meanwhile; reload it and try again.`,
+    );
+  }
+  if (outcome.customerWrite) {
+    const { customer, expectedVersion } = outcome.customerWrite;
+    if (!(await tx.updateCustomer(customer, expectedVersion)))
+      return fail(
+        'CUSTOMER.VERSION_CONFLICT',
+        `Customer ${customer.id} changed meanwhile; nothing was written.`,
+      );
+    await tx.enqueueOutbox(propagationMessages(request, customer, context.policy), now);
+  }
+  await tx.appendAudit(auditDraftsForEvents(request, outcome.events, context.policy));
+  return ok(request);
+}

@@ -1,0 +1,79 @@
+/**
+ * The one catalogue of error codes. Each code keeps its meaning forever: clients branch on it.
+ * `status` is the HTTP status, `exitCode` the CLI's exit code (sysexits-style where one fits).
+ * docs/error-codes.md is generated from this table (`npm run docs:errors`).
+ */
+export const ERROR_CATALOGUE = {
+  /** The HTTP request or CLI input does not match the schema; `errors` names each field and the fix. */
+  'REQUEST.INVALID': { status: 400, exitCode: 64, title: 'The request is malformed' },
+  /** The request body is larger than the server accepts. */
+  'REQUEST.TOO_LARGE': { status: 413, exitCode: 64, title: 'The request is too large' },
+  /** The route does not exist. */
+  'REQUEST.ROUTE_NOT_FOUND': { status: 404, exitCode: 64, title: 'No such endpoint' },
+  /** No credentials, or credentials that match no active API key. */
+  'AUTH.UNAUTHENTICATED': { status: 401, exitCode: 77, title: 'Authentication required' },
+  /** The caller's role may not perform this action. */
+  'AUTH.FORBIDDEN': { status: 403, exitCode: 77, title: 'Not allowed for your role' },
+  /** No customer has this id (or the caller may not see it). */
+  'CUSTOMER.NOT_FOUND': { status: 404, exitCode: 66, title: 'Customer not found' },
+  /** The customer record changed since the value being replaced was read; nothing was overwritten. */
+  'CUSTOMER.VERSION_CONFLICT': { status: 409, exitCode: 75, title: 'The customer record changed meanwhile' },
+  /** No change request has this id. */
+  'CHANGE_REQUEST.NOT_FOUND': { status: 404, exitCode: 66, title: 'Change request not found' },
+  /** The command is not allowed in the change request's current state. */
+  'CHANGE_REQUEST.ILLEGAL_TRANSITION': {
+    status: 409,
+    exitCode: 65,
+    title: 'Not possible in the current state',
+  },
+  /** The change request was modified by someone else; reload it and retry with its current version. */
+  'CHANGE_REQUEST.STALE': { status: 409, exitCode: 75, title: 'The change request changed meanwhile' },
+  /** The identity verification the field's risk tier needs has not been completed. */
+  'CHANGE_REQUEST.NOT_VERIFIED': { status: 409, exitCode: 65, title: 'Identity verification incomplete' },
+  /** The read-back of the normalised values has not been confirmed by the requester. */
+  'CHANGE_REQUEST.NOT_CONFIRMED': { status: 409, exitCode: 65, title: 'Read-back not confirmed' },
+  /** The change needs a supervisor approval it does not have. */
+  'CHANGE_REQUEST.NOT_APPROVED': { status: 409, exitCode: 65, title: 'Supervisor approval missing' },
+  /** The verification method is not one the policy knows, or it lacks the evidence it must carry. */
+  'VERIFICATION.EVIDENCE_MISSING': { status: 422, exitCode: 65, title: 'Verification evidence missing' },
+  /** The verification method may not be recorded by this caller (e.g. a one-time code is checked by the system only). */
+  'VERIFICATION.METHOD_NOT_ATTESTABLE': { status: 422, exitCode: 65, title: 'Method cannot be attested' },
+  /** A one-time code was sent to the value being requested; it proves nothing for a sensitive change. */
+  'VERIFICATION.CONTACT_POINT_NOT_ON_FILE': { status: 422, exitCode: 65, title: 'Contact point not on file' },
+  /** The approver is the requester or processed the request; maker-checker needs a second person. */
+  'APPROVAL.SELF_APPROVAL': { status: 403, exitCode: 77, title: 'You cannot approve this request' },
+  /** Only a team lead or manager may approve or reject. */
+  'APPROVAL.ROLE_NOT_ALLOWED': { status: 403, exitCode: 77, title: 'Role may not approve' },
+  /** The change request has no approval step. */
+  'APPROVAL.NOT_REQUIRED': { status: 409, exitCode: 65, title: 'No approval needed' },
+  /** The field cannot be requested through self-service; the customer must contact customer service. */
+  'POLICY.SELF_SERVICE_NOT_ALLOWED': {
+    status: 403,
+    exitCode: 77,
+    title: 'Not available through self-service',
+  },
+  /** The policy file is invalid; `errors` names each path and the fix. */
+  'POLICY.INVALID': { status: 500, exitCode: 78, title: 'The policy file is invalid' },
+  /** A configuration value is missing or invalid. */
+  'CONFIG.INVALID': { status: 500, exitCode: 78, title: 'The configuration is invalid' },
+  /** The field name is not one Amend manages. */
+  'FIELD.UNKNOWN': { status: 422, exitCode: 65, title: 'Unknown field' },
+  /** The new value is not valid for its field; `errors` says why and how to fix it. */
+  'FIELD.INVALID': { status: 422, exitCode: 65, title: 'Invalid value' },
+  /** The new value equals the value on file; there is nothing to change. */
+  'FIELD.UNCHANGED': { status: 422, exitCode: 65, title: 'Value already on file' },
+  /** The same field appears twice in one change request. */
+  'FIELD.DUPLICATE': { status: 422, exitCode: 65, title: 'Field listed twice' },
+  /** The Idempotency-Key was already used with a different request body. */
+  'IDEMPOTENCY.KEY_REUSED': { status: 422, exitCode: 65, title: 'Idempotency key reused with another body' },
+  /** The file to import cannot be read or has no header row with the expected columns. */
+  'IMPORT.FILE_INVALID': { status: 422, exitCode: 66, title: 'Import file invalid' },
+  /** The audit log failed verification; `firstBroken` names the first entry that does not check. */
+  'AUDIT.CHAIN_BROKEN': { status: 500, exitCode: 1, title: 'Audit log tampered or damaged' },
+  /** The database is unreachable; the request was not processed. */
+  'SERVICE.UNAVAILABLE': { status: 503, exitCode: 69, title: 'Service unavailable' },
+  /** An unexpected failure; nothing was changed. The log has the detail under the problem's `instance`. */
+  INTERNAL: { status: 500, exitCode: 70, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; exitCode: number; title: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;

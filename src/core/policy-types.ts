@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import { FIELD_NAMES, FieldNameSchema } from './customer-types.ts';
+
+export const RISK_TIERS = ['basic', 'standard', 'sensitive', 'legal'] as const;
+export const RiskTierSchema = z.enum(RISK_TIERS);
+export type RiskTier = z.infer<typeof RiskTierSchema>;
+
+/**
+ * The ways identity can be proven. `otp_on_file`, `recent_session` and `trusted_integration` are recorded
+ * by the system itself; the others are attested by staff with evidence.
+ */
+export const VERIFICATION_METHODS = [
+  'otp_on_file',
+  'knowledge_check',
+  'account_fact',
+  'id_document',
+  'recent_session',
+  'trusted_integration',
+] as const;
+export const VerificationMethodSchema = z.enum(VERIFICATION_METHODS);
+export type VerificationMethod = z.infer<typeof VerificationMethodSchema>;
+
+const TierRuleSchema = z.strictObject({
+  description: z.string().min(1),
+  /** Any one alternative satisfies the tier; an alternative needs every method it lists. */
+  verification: z.array(z.array(VerificationMethodSchema).min(1)).min(1),
+  approvalRequired: z.boolean(),
+});
+
+const FieldRuleSchema = z.strictObject({
+  tier: RiskTierSchema,
+  /** Overrides the tier's approval rule for this field. */
+  approvalRequired: z.boolean().optional(),
+  /** May a customer request this change through the self-service portal? */
+  selfService: z.boolean(),
+  /** Ids of the connected systems that hold this field and must receive the change. */
+  connectedSystems: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)),
+});
+export type FieldRule = z.infer<typeof FieldRuleSchema>;
+
+export const PolicySchema = z.strictObject({
+  version: z.literal(1),
+  tiers: z.strictObject(
+    Object.fromEntries(RISK_TIERS.map((tier) => [tier, TierRuleSchema])) as Record<
+      (typeof RISK_TIERS)[number],
+      typeof TierRuleSchema
+    >,
+  ),
+  fields: z.strictObject(
+    Object.fromEntries(FIELD_NAMES.map((field) => [field, FieldRuleSchema])) as Record<
+      (typeof FIELD_NAMES)[number],
+      typeof FieldRuleSchema
+    >,
+  ),
+  /** A change request not applied within this many days expires. */
+  requestLifetimeDays: z.number().int().min(1).max(365).default(14),
+});
+export type Policy = z.infer<typeof PolicySchema>;
+export type TierRule = Policy['tiers'][RiskTier];
+
+export { FieldNameSchema };

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from 'fastify-type-provider-zod';
+import { createAuthenticator } from './auth.ts';
+import { handleError, sendProblem } from './problem.ts';
+import { registerAuditRoutes } from './routes/audit-routes.ts';
+import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
+import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import type { ServerDeps } from './server-deps.ts';
+
+/** Change requests are small; a larger body is a mistake or an attack. */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+export interface ServerOptions {
+  readonly logger?: FastifyServerOptions['logger'];
+}
+
+/**
+ * The HTTP API. Routes validate with the same zod schemas that generate /openapi.json; every error is
+ * problem+json with a stable code; everything under /api requires an API key.
+ */
+export async function buildServer(deps: ServerDeps, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    ajv: { customOptions: { coerceTypes: false } },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, request, {
+      code: 'REQUEST.ROUTE_NOT_FOUND',
+      message: `No endpoint ${request.method} ${request.url.split('?')[0]}.`,
+    }),
+  );
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Amend',
+        version: '1.0.0',
+        description:
+          'Runs the customer data update procedure: every change logged, identity-verified to its risk, validated, read back, approved where sensitive, applied with an audit entry, propagated and confirmed. Errors are RFC 9457 problem+json with a stable `code`.',
+      },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An Amend API key.' } },
+      },
+      security: [{ apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    const isReachable = await deps.isDatabaseReachable();
+    return reply.code(isReachable ? 200 : 503).send({
+      status: isReachable ? 'ok' : 'unavailable',
+      database: isReachable ? 'reachable' : 'unreachable',
+    });
+  });
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', createAuthenticator(deps.store));
+    registerChangeRequestRoutes(api, deps);
+    registerCustomerRoutes(api, deps);
+    registerAuditRoutes(api, deps);
+  });
+
+  return app;
+}

@@ -1,0 +1,265 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { sha256Hex } from '../../adapters/audit-signer.ts';
+import { cancelChangeRequest } from '../../app/cancel-change-request.ts';
+import { confirmChangeRequest } from '../../app/confirm-change-request.ts';
+import { approveChangeRequest, rejectChangeRequest } from '../../app/decide-approval.ts';
+import { editChangeRequest } from '../../app/edit-change-request.ts';
+import { submitChangeRequest } from '../../app/submit-change-request.ts';
+import { verifyIdentity } from '../../app/verify-identity.ts';
+import type { ChangeRequest, Channel } from '../../core/change-request-types.ts';
+import type { Result } from '../../core/result.ts';
+import { canonicalJson } from '../../core/value-fns.ts';
+import {
+  ChangeRequestDetailSchema,
+  ChangeRequestListQuerySchema,
+  ChangeRequestViewSchema,
+  ConfirmBodySchema,
+  EditBodySchema,
+  IdParamsSchema,
+  ProblemSchema,
+  pageOf,
+  ReasonBodySchema,
+  SubmitChangeRequestBodySchema,
+  VerifyBodySchema,
+} from '../api-schemas.ts';
+import { requireRole } from '../auth.ts';
+import { sendProblem } from '../problem.ts';
+import type { ServerDeps } from '../server-deps.ts';
+import { changeRequestView, timelineEntry } from '../views.ts';
+
+const STAFF_CHANNELS: readonly Channel[] = ['phone', 'email', 'chat', 'in_person'];
+const INTEGRATION_CHANNELS: readonly Channel[] = ['api', 'batch'];
+const problems = {
+  400: ProblemSchema,
+  401: ProblemSchema,
+  403: ProblemSchema,
+  404: ProblemSchema,
+  409: ProblemSchema,
+  422: ProblemSchema,
+};
+const IfMatchHeadersSchema = z.object({
+  'if-match': z
+    .string()
+    .regex(/^(W\/)?"?\d+"?$/)
+    .optional()
+    .describe(
+      'The version (ETag) you last read; a request changed since is refused with CHANGE_REQUEST.STALE.',
+    ),
+});
+
+const expectedVersionOf = (request: FastifyRequest): number | undefined => {
+  const header = request.headers['if-match'];
+  return typeof header === 'string' ? Number(header.replace(/\D/g, '')) : undefined;
+};
+
+export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDeps): void {
+  const api = app.withTypeProvider<ZodTypeProvider>();
+  const staff = requireRole('representative', 'team_lead', 'manager', 'admin');
+  const staffOrIntegration = requireRole('representative', 'team_lead', 'manager', 'admin', 'integration');
+  const readers = requireRole('representative', 'team_lead', 'manager', 'admin', 'auditor', 'integration');
+  const deciders = requireRole('team_lead', 'manager');
+
+  const answer = (request: FastifyRequest, reply: FastifyReply, result: Result<ChangeRequest>) => {
+    if (!result.ok) return sendProblem(reply, request, result.error);
+    reply.header('etag', `"${result.value.version}"`);
+    return reply.send(changeRequestView(result.value, deps.policy));
+  };
+
+  api.post(
+    '/api/v1/change-requests',
+    {
+      preHandler: staffOrIntegration,
+      schema: {
+        tags: ['change requests'],
+        summary: 'Log a change request (procedure step 1)',
+        description:
+          'Validates and normalises every value, classifies the risk tier and answers what follows. Honours `Idempotency-Key`: the same key and body answer the first response; the same key with another body is refused (IDEMPOTENCY.KEY_REUSED).',
+        headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
+        body: SubmitChangeRequestBodySchema,
+        response: { 201: ChangeRequestViewSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const isIntegration = principal.actor.kind === 'integration';
+      const channel = request.body.channel ?? (isIntegration ? 'api' : 'phone');
+      const allowed = isIntegration ? INTEGRATION_CHANNELS : STAFF_CHANNELS;
+      if (!allowed.includes(channel))
+        return sendProblem(reply, request, {
+          code: 'REQUEST.INVALID',
+          message: `Channel "${channel}" is not available to you; use one of: ${allowed.join(', ')}.`,
+          errors: [{ path: 'body.channel', message: `Use one of: ${allowed.join(', ')}.` }],
+        });
+      const key = request.headers['idempotency-key'];
+      const result = await submitChangeRequest(
+        deps,
+        {
+          customerId: request.body.customerId,
+          changes: request.body.changes.map((change) =>
+            'value' in change ? { field: change.field, value: change.value } : { field: change.field },
+          ),
+          channel,
+          reason: request.body.reason ?? null,
+          isSubmissionConfirmed: request.body.confirmSubmittedValues,
+          requester: principal.actor,
+          source: {
+            ip: request.ip,
+            userAgent: request.headers['user-agent'] ?? null,
+            apiKeyId: principal.apiKeyId,
+          },
+          idempotency: key
+            ? { principal: principal.apiKeyId, key, requestHash: sha256Hex(canonicalJson(request.body)) }
+            : undefined,
+        },
+        (saved) => changeRequestView(saved, deps.policy),
+      );
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      if (result.value.isReplay) {
+        reply.header('idempotent-replayed', 'true');
+        return reply.code(result.value.status).send(result.value.body as never);
+      }
+      reply.header('etag', `"${result.value.request.version}"`);
+      reply.header('location', `/api/v1/change-requests/${result.value.request.id}`);
+      return reply.code(201).send(changeRequestView(result.value.request, deps.policy));
+    },
+  );
+
+  api.get(
+    '/api/v1/change-requests',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['change requests'],
+        summary: 'List change requests, newest first',
+        querystring: ChangeRequestListQuerySchema,
+        response: { 200: pageOf(ChangeRequestViewSchema), ...problems },
+      },
+    },
+    async (request) => {
+      const page = await deps.store.listChangeRequests(request.query);
+      return {
+        items: page.items.map((item) => changeRequestView(item, deps.policy)),
+        nextCursor: page.nextCursor,
+      };
+    },
+  );
+
+  api.get(
+    '/api/v1/change-requests/:id',
+    {
+      preHandler: readers,
+      schema: {
+        tags: ['change requests'],
+        summary: 'A change request with its timeline and propagation status',
+        params: IdParamsSchema,
+        response: { 200: ChangeRequestDetailSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const found = await deps.store.findChangeRequest(request.params.id);
+      if (!found)
+        return sendProblem(reply, request, {
+          code: 'CHANGE_REQUEST.NOT_FOUND',
+          message: `No change request has id ${request.params.id}.`,
+        });
+      const [audit, propagation] = await Promise.all([
+        deps.store.listAudit({ changeRequestId: found.id, limit: 500 }),
+        deps.store.outboxForChangeRequest(found.id),
+      ]);
+      reply.header('etag', `"${found.version}"`);
+      return {
+        ...changeRequestView(found, deps.policy),
+        timeline: audit.entries.map(timelineEntry),
+        propagation: propagation.map(({ id: _id, ...status }) => status),
+      };
+    },
+  );
+
+  const command = <B extends z.ZodType>(
+    verb: string,
+    summary: string,
+    body: B,
+    guard: typeof staff,
+    run: (id: string, request: FastifyRequest & { body: z.infer<B> }) => Promise<Result<ChangeRequest>>,
+  ) =>
+    api.post(
+      `/api/v1/change-requests/:id/${verb}`,
+      {
+        preHandler: guard,
+        schema: {
+          tags: ['change requests'],
+          summary,
+          params: IdParamsSchema,
+          headers: IfMatchHeadersSchema,
+          body,
+          response: { 200: ChangeRequestViewSchema, ...problems },
+        },
+      },
+      async (request, reply) =>
+        answer(request, reply, await run((request.params as { id: string }).id, request as never)),
+    );
+
+  command(
+    'verify',
+    'Record an identity check with its evidence (procedure step 2)',
+    VerifyBodySchema,
+    staff,
+    (id, request) =>
+      verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
+  );
+  command(
+    'confirm',
+    'Record that the requester confirmed the read-back values (procedure step 3.3)',
+    ConfirmBodySchema,
+    staffOrIntegration,
+    (id, request) =>
+      confirmChangeRequest(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.revision,
+        expectedVersionOf(request),
+      ),
+  );
+  command(
+    'edit',
+    'Replace the requested changes; voids read-back and approval',
+    EditBodySchema,
+    staffOrIntegration,
+    (id, request) =>
+      editChangeRequest(deps, id, request.principal!.actor, request.body.changes, expectedVersionOf(request)),
+  );
+  command(
+    'approve',
+    'Approve as a second person (procedure step 7.2); applies the change',
+    ReasonBodySchema,
+    deciders,
+    (id, request) =>
+      approveChangeRequest(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.reason,
+        expectedVersionOf(request),
+      ),
+  );
+  command(
+    'reject',
+    'Reject, returning the request to the requester with the reason',
+    ReasonBodySchema,
+    deciders,
+    (id, request) =>
+      rejectChangeRequest(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.reason,
+        expectedVersionOf(request),
+      ),
+  );
+  command('cancel', 'Cancel a request not yet applied', ReasonBodySchema, staffOrIntegration, (id, request) =>
+    cancelChangeRequest(deps, id, request.principal!.actor, request.body.reason, expectedVersionOf(request)),
+  );
+}

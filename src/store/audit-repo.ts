@@ -1,0 +1,200 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import { chainEntries, GENESIS_HASH } from '../core/audit-chain-fns.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditEntryDraft,
+  ChainHead,
+  Sha256Hex,
+} from '../core/audit-types.ts';
+import type { Actor } from '../core/change-request-types.ts';
+import { iso, json, parsed } from './row-fns.ts';
+import type { AuditEntryTable, Database } from './schema-types.ts';
+
+type Executor = Kysely<Database>;
+
+export interface StoredAuditEntry extends AuditEntry {
+  readonly id: number;
+}
+
+export function auditEntryFromRow(row: Selectable<AuditEntryTable>): StoredAuditEntry {
+  return {
+    id: Number(row.id),
+    chain: row.chain,
+    seq: row.seq,
+    occurredAt: iso(row.occurred_at),
+    actor: parsed<Actor>(row.actor),
+    action: row.action,
+    changeRequestId: row.change_request_id,
+    details: parsed(row.details),
+    prevHash: row.prev_hash,
+    hash: row.hash,
+  };
+}
+
+/**
+ * Appends drafts to their chains inside the caller's transaction. Locks only the heads of the chains
+ * touched (in chain order, so two writers cannot deadlock), never a global row.
+ */
+export async function appendAuditEntries(
+  db: Executor,
+  drafts: readonly AuditEntryDraft[],
+  sha256: Sha256Hex,
+): Promise<AuditEntry[]> {
+  if (drafts.length === 0) return [];
+  const byChain = new Map<string, AuditEntryDraft[]>();
+  for (const draft of drafts) {
+    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
+    const stored = {
+      ...draft,
+      details: JSON.parse(JSON.stringify(draft.details)) as Record<string, unknown>,
+    };
+    byChain.set(draft.chain, [...(byChain.get(draft.chain) ?? []), stored]);
+  }
+  const chains = [...byChain.keys()].sort();
+  const heads = await db
+    .insertInto('audit_chain_head')
+    .values(chains.map((chain) => ({ chain, seq: 0, hash: GENESIS_HASH })))
+    .onConflict((conflict) =>
+      conflict.column('chain').doUpdateSet((eb) => ({ chain: eb.ref('excluded.chain') })),
+    )
+    .returning(['chain', 'seq', 'hash'])
+    .execute();
+  const entries = heads.flatMap((head) => chainEntries(head, byChain.get(head.chain) ?? [], sha256));
+  await db
+    .insertInto('audit_entry')
+    .values(
+      entries.map((entry) => ({
+        chain: entry.chain,
+        seq: entry.seq,
+        occurred_at: entry.occurredAt,
+        actor: json(entry.actor),
+        action: entry.action,
+        change_request_id: entry.changeRequestId,
+        details: json(entry.details),
+        prev_hash: entry.prevHash,
+        hash: entry.hash,
+      })),
+    )
+    .execute();
+  const newHeads = new Map(entries.map((entry) => [entry.chain, entry]));
+  await sql`
+    UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
+    FROM (VALUES ${sql.join([...newHeads.values()].map((entry) => sql`(${entry.chain}, ${entry.seq}::integer, ${entry.hash})`))})
+      AS moved (chain, seq, hash)
+    WHERE head.chain = moved.chain`.execute(db);
+  return entries;
+}
+
+export interface AuditFilter {
+  readonly chain?: string | undefined;
+  readonly changeRequestId?: string | undefined;
+  readonly action?: string | undefined;
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  readonly limit: number;
+  /** Keyset cursor: the id of the last entry of the previous page. */
+  readonly after?: number | undefined;
+}
+
+export async function listAuditEntries(
+  db: Executor,
+  filter: AuditFilter,
+): Promise<{ entries: StoredAuditEntry[]; nextCursor: number | null }> {
+  let query = db
+    .selectFrom('audit_entry')
+    .selectAll()
+    .orderBy('id')
+    .limit(filter.limit + 1);
+  if (filter.chain) query = query.where('chain', '=', filter.chain);
+  if (filter.changeRequestId) query = query.where('change_request_id', '=', filter.changeRequestId);
+  if (filter.action) query = query.where('action', '=', filter.action);
+  if (filter.from) query = query.where('occurred_at', '>=', new Date(filter.from));
+  if (filter.to) query = query.where('occurred_at', '<', new Date(filter.to));
+  if (filter.after !== undefined) query = query.where('id', '>', String(filter.after));
+  const rows = await query.execute();
+  const page = rows.slice(0, filter.limit).map(auditEntryFromRow);
+  return { entries: page, nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null };
+}
+
+/** Entries in (chain, seq) order after a keyset position, for a streaming verification pass. */
+export async function auditEntriesInChainOrder(
+  db: Executor,
+  after: { chain: string; seq: number } | null,
+  limit: number,
+): Promise<StoredAuditEntry[]> {
+  let query = db.selectFrom('audit_entry').selectAll().orderBy('chain').orderBy('seq').limit(limit);
+  if (after)
+    query = query.where((eb) =>
+      eb.or([
+        eb('chain', '>', after.chain),
+        eb.and([eb('chain', '=', after.chain), eb('seq', '>', after.seq)]),
+      ]),
+    );
+  return (await query.execute()).map(auditEntryFromRow);
+}
+
+export async function allChainHeads(db: Executor): Promise<Map<string, ChainHead>> {
+  const rows = await db.selectFrom('audit_chain_head').select(['chain', 'seq', 'hash']).execute();
+  return new Map(rows.map((row) => [row.chain, row]));
+}
+
+export async function allCheckpoints(db: Executor): Promise<AuditCheckpoint[]> {
+  const rows = await db.selectFrom('audit_checkpoint').selectAll().orderBy('sequence').execute();
+  return rows.map((row) => ({
+    sequence: row.sequence,
+    createdAt: iso(row.created_at),
+    previousSignature: row.previous_signature,
+    heads: parsed(row.heads),
+    keyId: row.key_id,
+    signature: row.signature,
+  }));
+}
+
+/** Serialises checkpoint writers without blocking appenders (they never touch this table). */
+export async function lockCheckpoints(db: Executor): Promise<AuditCheckpoint | null> {
+  await sql`LOCK TABLE audit_checkpoint IN EXCLUSIVE MODE`.execute(db);
+  const row = await db
+    .selectFrom('audit_checkpoint')
+    .selectAll()
+    .orderBy('sequence', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row
+    ? {
+        sequence: row.sequence,
+        createdAt: iso(row.created_at),
+        previousSignature: row.previous_signature,
+        heads: parsed(row.heads),
+        keyId: row.key_id,
+        signature: row.signature,
+      }
+    : null;
+}
+
+/** Heads that moved since their last checkpoint. Heads being appended right now are skipped: the next checkpoint takes them. */
+export async function movedChainHeads(db: Executor, limit: number): Promise<ChainHead[]> {
+  const result = await sql<ChainHead>`
+    SELECT chain, seq, hash FROM audit_chain_head WHERE seq > checkpointed_seq
+    ORDER BY chain LIMIT ${limit} FOR UPDATE SKIP LOCKED`.execute(db);
+  return result.rows;
+}
+
+export async function insertCheckpoint(db: Executor, checkpoint: AuditCheckpoint): Promise<void> {
+  await db
+    .insertInto('audit_checkpoint')
+    .values({
+      sequence: checkpoint.sequence,
+      created_at: checkpoint.createdAt,
+      previous_signature: checkpoint.previousSignature,
+      heads: json(checkpoint.heads),
+      key_id: checkpoint.keyId,
+      signature: checkpoint.signature,
+    })
+    .execute();
+  if (checkpoint.heads.length === 0) return;
+  await sql`
+    UPDATE audit_chain_head AS head SET checkpointed_seq = taken.seq
+    FROM (VALUES ${sql.join(checkpoint.heads.map((h) => sql`(${h.chain}, ${h.seq}::integer)`))}) AS taken (chain, seq)
+    WHERE head.chain = taken.chain`.execute(db);
+}

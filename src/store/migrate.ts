@@ -1,0 +1,38 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { sql } from 'kysely';
+import type { AmendDatabase } from './database.ts';
+
+const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+
+export interface MigrationReport {
+  readonly applied: string[];
+  readonly alreadyApplied: number;
+}
+
+/**
+ * Applies pending migrations (`migrations/NNNN-name.sql`, in name order), each in its own transaction,
+ * under a lock so several servers starting at once migrate exactly once.
+ */
+export async function migrate(database: AmendDatabase): Promise<MigrationReport> {
+  return database.withMigrationLock(async () => {
+    await database.runScript(
+      'CREATE TABLE IF NOT EXISTS schema_migration (name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    const done = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(database.db);
+    const doneNames = new Set(done.rows.map((row) => row.name));
+    const files = readdirSync(MIGRATIONS_DIR)
+      .filter((file) => /^\d{4}-[a-z0-9-]+\.sql$/.test(file))
+      .sort();
+    const applied: string[] = [];
+    for (const file of files) {
+      const name = file.replace(/\.sql$/, '');
+      if (doneNames.has(name)) continue;
+      const script = readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8');
+      await database.runScript(
+        `BEGIN;\n${script}\nINSERT INTO schema_migration (name) VALUES ('${name}');\nCOMMIT;`,
+      );
+      applied.push(name);
+    }
+    return { applied, alreadyApplied: doneNames.size };
+  });
+}

@@ -1,0 +1,122 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Timestamps go in as ISO strings and come out as Date; repos convert back to ISO strings. */
+type Timestamp = ColumnType<Date, string, string>;
+/** jsonb columns are written as JSON text so node-postgres and PGlite serialise them alike. */
+type Json<T> = ColumnType<T, string, string>;
+
+export interface CustomerTable {
+  id: string;
+  version: number;
+  legal_name: string;
+  preferred_name: string | null;
+  email: string | null;
+  phone: string | null;
+  postal_address: Json<unknown> | null;
+  date_of_birth: string | null;
+  communication_preferences: Json<unknown>;
+  payment_method: Json<unknown> | null;
+  bank_account: Json<unknown> | null;
+  confirmed_at: Json<Record<string, string | null>>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ChangeRequestTable {
+  id: string;
+  customer_id: string;
+  state: string;
+  tier: string;
+  channel: string;
+  version: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  expires_at: Timestamp;
+  body: Json<unknown>;
+}
+
+export interface AuditEntryTable {
+  id: Generated<string>;
+  chain: string;
+  seq: number;
+  occurred_at: Timestamp;
+  actor: Json<unknown>;
+  action: string;
+  change_request_id: string | null;
+  details: Json<Record<string, unknown>>;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditChainHeadTable {
+  chain: string;
+  seq: number;
+  hash: string;
+  checkpointed_seq: Generated<number>;
+}
+
+export interface AuditCheckpointTable {
+  sequence: number;
+  created_at: Timestamp;
+  previous_signature: string;
+  heads: Json<{ chain: string; seq: number; hash: string }[]>;
+  key_id: string;
+  signature: string;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  kind: string;
+  destination: string;
+  customer_id: string;
+  change_request_id: string | null;
+  sequence: number;
+  payload: Json<Record<string, unknown>>;
+  status: Generated<string>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp;
+  lease_owner: string | null;
+  lease_expires_at: Timestamp | null;
+  last_error: string | null;
+  created_at: Timestamp;
+  delivered_at: Timestamp | null;
+}
+
+export interface IdempotencyKeyTable {
+  principal: string;
+  key: string;
+  request_hash: string;
+  response_status: number;
+  response_body: Json<unknown>;
+  created_at: Timestamp;
+}
+
+export interface StaffUserTable {
+  id: string;
+  email: string;
+  display_name: string;
+  role: string;
+  created_at: Timestamp;
+}
+
+export interface ApiKeyTable {
+  id: string;
+  name: string;
+  key_hash: string;
+  role: string;
+  staff_user_id: string | null;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface Database {
+  customer: CustomerTable;
+  change_request: ChangeRequestTable;
+  audit_entry: AuditEntryTable;
+  audit_chain_head: AuditChainHeadTable;
+  audit_checkpoint: AuditCheckpointTable;
+  outbox: OutboxTable;
+  idempotency_key: IdempotencyKeyTable;
+  staff_user: StaffUserTable;
+  api_key: ApiKeyTable;
+}

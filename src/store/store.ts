@@ -1,0 +1,76 @@
+import { type Kysely, sql } from 'kysely';
+import type { Store } from '../app/ports.ts';
+import type { Sha256Hex } from '../core/audit-types.ts';
+import * as audit from './audit-repo.ts';
+import * as changeRequests from './change-request-repo.ts';
+import * as customers from './customer-repo.ts';
+import * as idempotency from './idempotency-repo.ts';
+import * as outbox from './outbox-repo.ts';
+import type { Database } from './schema-types.ts';
+import * as staff from './staff-repo.ts';
+
+/**
+ * The `Store` port over Kysely. Inside `transaction` the same methods run on the transaction, so use cases
+ * never see a connection.
+ */
+export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransaction = false): Store {
+  const store: Store = {
+    transaction: (work) =>
+      isInTransaction ? work(store) : db.transaction().execute((trx) => work(createStore(trx, sha256, true))),
+
+    findCustomer: (id) => customers.findCustomer(db, id),
+    lockCustomer: (id) => customers.lockCustomer(db, id),
+    updateCustomer: (customer, expectedVersion) =>
+      customers.updateCustomerIfVersion(db, customer, expectedVersion),
+    insertCustomers: (list) => customers.insertCustomers(db, list),
+    listCustomers: async (query) => {
+      const page = await customers.listCustomers(db, query);
+      return { items: page.customers, nextCursor: page.nextCursor };
+    },
+    countCustomers: () => customers.countCustomers(db),
+
+    findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
+    lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
+    insertChangeRequest: (request) => changeRequests.insertChangeRequest(db, request),
+    updateChangeRequest: (request, expectedVersion) =>
+      changeRequests.updateChangeRequestIfVersion(db, request, expectedVersion),
+    listChangeRequests: async (query) => {
+      const page = await changeRequests.listChangeRequests(db, query);
+      return { items: page.requests, nextCursor: page.nextCursor };
+    },
+
+    appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256),
+    listAudit: (query) => audit.listAuditEntries(db, query),
+    auditEntriesInChainOrder: (after, limit) => audit.auditEntriesInChainOrder(db, after, limit),
+    allChainHeads: () => audit.allChainHeads(db),
+    allCheckpoints: () => audit.allCheckpoints(db),
+    lockCheckpoints: () => audit.lockCheckpoints(db),
+    movedChainHeads: (limit) => audit.movedChainHeads(db, limit),
+    insertCheckpoint: (checkpoint) => audit.insertCheckpoint(db, checkpoint),
+
+    enqueueOutbox: (messages, now) => outbox.enqueueOutbox(db, messages, now),
+    claimOutbox: (options) => outbox.claimOutbox(db, options),
+    markOutboxDelivered: (id, owner, now) => outbox.markOutboxDelivered(db, id, owner, now),
+    markOutboxFailed: (id, owner, failure) => outbox.markOutboxFailed(db, id, owner, failure),
+    outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
+
+    claimIdempotencyKey: (claim) => idempotency.claimIdempotencyKey(db, claim),
+    recordIdempotentResponse: (response) => idempotency.recordIdempotentResponse(db, response),
+
+    findApiKeyByHash: (hash) => staff.findApiKeyByHash(db, hash),
+    insertStaffUser: (user, now) => staff.insertStaffUser(db, user, now),
+    insertApiKey: (key, now) => staff.insertApiKey(db, key, now),
+    listStaffUsers: () => staff.listStaffUsers(db),
+  };
+  return store;
+}
+
+/** True when the database answers; for /healthz. */
+export async function isDatabaseReachable(db: Kysely<Database>): Promise<boolean> {
+  try {
+    await sql`SELECT 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

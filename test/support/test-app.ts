@@ -1,0 +1,131 @@
+import { generateKeyPairSync } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
+import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
+import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
+import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
+import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
+import type { Clock, Store } from '../../src/app/ports.ts';
+import { registerCustomers } from '../../src/app/register-customers.ts';
+import { type NewCustomerInput, newCustomer } from '../../src/core/customer-fns.ts';
+import type { Customer } from '../../src/core/customer-types.ts';
+import type { Policy } from '../../src/core/policy-types.ts';
+import { buildServer } from '../../src/server/http-server.ts';
+import type { AmendDatabase } from '../../src/store/database.ts';
+import { createStore, isDatabaseReachable } from '../../src/store/store.ts';
+import { openTestDatabase } from './test-database.ts';
+
+/** A clock the test moves by hand. */
+export function manualClock(start = '2026-11-02T09:00:00.000Z') {
+  let now = Date.parse(start);
+  return {
+    now: () => new Date(now),
+    advance: (ms: number) => {
+      now += ms;
+    },
+    set: (iso: string) => {
+      now = Date.parse(iso);
+    },
+  } satisfies Clock & Record<string, unknown>;
+}
+
+export const defaultPolicy = (): Policy => {
+  const loaded = loadPolicyFile(DEFAULT_POLICY_FILE);
+  if (!loaded.ok) throw new Error(loaded.error.message);
+  return loaded.value;
+};
+
+export const testSigner = () =>
+  createAuditSigner(
+    generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  );
+
+export interface TestApp {
+  readonly database: AmendDatabase & { url: string | null };
+  readonly store: Store;
+  readonly policy: Policy;
+  readonly clock: ReturnType<typeof manualClock>;
+  readonly deps: {
+    store: Store;
+    policy: Policy;
+    clock: Clock;
+    ids: typeof uuidV7Ids;
+    isDatabaseReachable: () => Promise<boolean>;
+  };
+  readonly server: FastifyInstance;
+  readonly signer: ReturnType<typeof testSigner>;
+  addCustomer(input?: Partial<NewCustomerInput>): Promise<Customer>;
+  addStaff(
+    role: 'representative' | 'team_lead' | 'manager' | 'auditor' | 'admin',
+    name?: string,
+  ): Promise<{ id: string; apiKey: string }>;
+  addIntegration(name?: string): Promise<{ id: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+let customerCounter = 0;
+
+/** Everything a test needs on a fresh database of the run's engine, with the real HTTP server (inject). */
+export async function createTestApp(options: { policy?: Policy } = {}): Promise<TestApp> {
+  const database = await openTestDatabase();
+  const store = createStore(database.db, sha256Hex);
+  const policy = options.policy ?? defaultPolicy();
+  const clock = manualClock();
+  const deps = {
+    store,
+    policy,
+    clock,
+    ids: uuidV7Ids,
+    isDatabaseReachable: () => isDatabaseReachable(database.db),
+  };
+  const server = await buildServer(deps);
+  const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };
+  return {
+    database,
+    store,
+    policy,
+    clock,
+    deps,
+    server,
+    signer: testSigner(),
+    addCustomer: async (input = {}) => {
+      customerCounter += 1;
+      const built = newCustomer(
+        {
+          legalName: 'Ana María López',
+          email: `ana.lopez.${customerCounter}.${Date.now()}@example.com`,
+          phone: '+61412345678',
+          postalAddress: {
+            lines: ['12 Example Street'],
+            locality: 'Carlton',
+            region: 'VIC',
+            postcode: '3053',
+            country: 'AU',
+          },
+          dateOfBirth: '1984-03-09',
+          communicationPreferences: { email: true, sms: false, post: true, phone: false },
+          ...input,
+        },
+        { id: uuidV7Ids.newId(), now: clock.now().toISOString(), source: 'test' },
+      );
+      if (!built.ok) throw new Error(JSON.stringify(built.error));
+      await store.transaction((tx) =>
+        registerCustomers(tx, [built.value], { kind: 'system', id: 'test', role: null }, 'test'),
+      );
+      return built.value;
+    },
+    addStaff: async (role, name) => {
+      const enrolled = await enrolStaffUser(enrolDeps, {
+        email: `${role}.${uuidV7Ids.newId()}@amend.test`,
+        displayName: name ?? `Test ${role}`,
+        role,
+      });
+      return { id: enrolled.user.id, apiKey: enrolled.apiKey };
+    },
+    addIntegration: (name = 'test integration') => enrolIntegration(enrolDeps, name),
+    close: async () => {
+      await server.close();
+      await database.close();
+    },
+  };
+}
