@@ -89,10 +89,11 @@ function validateEmail(raw: unknown, path: string): Result<string, FieldProblem[
       ok: false,
       error: [problem('EMAIL.TOO_LONG', path, `Use an address of at most ${EMAIL_MAX_LENGTH} characters.`)],
     };
-  if (
-    !z.email().safeParse(normalized).success &&
-    !z.email({ pattern: z.regexes.unicodeEmail }).safeParse(normalized).success
-  )
+  // Practical RFC 5321/5322: zod's address syntax (its Unicode variant for internationalised addresses),
+  // and a dotted domain, since no mailbox a customer uses lives on a bare top-level name.
+  const isAscii = /^[\x20-\x7e]*$/.test(normalized);
+  const syntax = isAscii ? z.email() : z.email({ pattern: z.regexes.unicodeEmail });
+  if (!syntax.safeParse(normalized).success || !/\.[\p{L}\p{N}-]{2,}$/u.test(domain))
     return { ok: false, error: [problem('EMAIL.SYNTAX', path, 'Write the address as name@example.com.')] };
   return ok(normalized);
 }

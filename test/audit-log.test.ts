@@ -1,0 +1,103 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
+import { submitChangeRequest } from '../src/app/submit-change-request.ts';
+import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
+import { writeAuditCheckpoint } from '../src/app/write-audit-checkpoint.ts';
+import type { Customer } from '../src/core/customer-types.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+let customers: Customer[];
+const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
+
+const verify = () => verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+const checkpoint = () => writeAuditCheckpoint({ store: app.store, signer: app.signer, clock: app.clock });
+
+async function changePreferredName(customer: Customer, value: string) {
+  const result = await submitChangeRequest(
+    app.deps,
+    {
+      customerId: customer.id,
+      changes: [{ field: 'preferredName', value }],
+      channel: 'api',
+      reason: null,
+      isSubmissionConfirmed: true,
+      requester: integration,
+      source: { ip: '127.0.0.1', userAgent: 'test', apiKeyId: 'key-1' },
+    },
+    (request) => request,
+  );
+  if (!result.ok) throw new Error(result.error.message);
+}
+
+/** Tampering needs the append-only triggers off, as a database owner with direct access could do. */
+async function tamper(statement: ReturnType<typeof sql>) {
+  await app.database.db.transaction().execute(async (trx) => {
+    await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(trx);
+    await statement.execute(trx);
+    await sql`ALTER TABLE audit_entry ENABLE TRIGGER USER`.execute(trx);
+  });
+}
+
+beforeAll(async () => {
+  app = await createTestApp();
+  customers = [];
+  for (let i = 0; i < 4; i += 1) customers.push(await app.addCustomer());
+  for (const [index, customer] of customers.entries()) {
+    await changePreferredName(customer, `Name ${'ABCD'[index]} First`);
+    await changePreferredName(customer, `Name ${'ABCD'[index]} Second`);
+  }
+});
+afterAll(() => app.close());
+
+describe('audit log', () => {
+  it('verifies an untouched log, with signed checkpoints', async () => {
+    const written = await checkpoint();
+    expect(written).toHaveLength(1);
+    expect(written[0]?.heads).toHaveLength(customers.length);
+    await changePreferredName(customers[0]!, 'After Checkpoint');
+    expect(await checkpoint()).toHaveLength(1);
+    expect(await checkpoint()).toHaveLength(0);
+    const report = await verify();
+    expect(report).toMatchObject({
+      isIntact: true,
+      chainsChecked: customers.length,
+      checkpointsChecked: 2,
+      firstBroken: null,
+    });
+    expect(report.entriesChecked).toBeGreaterThan(customers.length * 10);
+  });
+
+  it('is append-only on the database itself (entries and checkpoints)', async () => {
+    for (const statement of [
+      sql`UPDATE audit_entry SET action = 'forged'`,
+      sql`DELETE FROM audit_entry`,
+      sql`TRUNCATE audit_entry`,
+      sql`DELETE FROM audit_checkpoint`,
+    ]) {
+      await expect(statement.execute(app.database.db)).rejects.toThrow(/append-only/);
+    }
+  });
+
+  it('names the first edited entry, a removed entry and a deleted chain', async () => {
+    const [edited, removedFrom, deleted] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
+    await tamper(
+      sql`UPDATE audit_entry SET details = jsonb_set(details, '{tier}', '"basic-forged"') WHERE chain = ${edited!.id} AND seq = 3`,
+    );
+    await tamper(sql`DELETE FROM audit_entry WHERE chain = ${removedFrom!.id} AND seq = 2`);
+    await tamper(sql`DELETE FROM audit_entry WHERE chain = ${deleted!.id}`);
+    await sql`DELETE FROM audit_chain_head WHERE chain = ${deleted!.id}`.execute(app.database.db);
+
+    const report = await verify();
+    expect(report.isIntact).toBe(false);
+    expect(report.firstBroken).toMatchObject({ kind: 'hash_mismatch', chain: edited!.id, seq: 3 });
+    expect(report.firstBroken?.entryId).toEqual(expect.any(Number));
+    expect(report.problems).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'gap', chain: removedFrom!.id, seq: 3 }),
+        expect.objectContaining({ kind: 'chain_missing', chain: deleted!.id }),
+      ]),
+    );
+  });
+});

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
+import { confirmChangeRequest } from '../src/app/confirm-change-request.ts';
+import { submitChangeRequest } from '../src/app/submit-change-request.ts';
+import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
+import { verifyIdentity } from '../src/app/verify-identity.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
+const representative = {
+  kind: 'staff' as const,
+  id: '018f0000-0000-7000-8000-00000000aaaa',
+  role: 'representative' as const,
+};
+const source = { ip: '127.0.0.1', userAgent: 'test', apiKeyId: 'key-1' };
+
+beforeAll(async () => {
+  app = await createTestApp();
+});
+afterAll(() => app.close());
+
+describe('concurrent changes', () => {
+  it('serialises changes to one customer: every accepted change applied once, none lost', async () => {
+    const customer = await app.addCustomer();
+    const count = 24;
+    const results = await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        submitChangeRequest(
+          app.deps,
+          {
+            customerId: customer.id,
+            changes: [{ field: 'preferredName', value: `Name ${String.fromCharCode(65 + i)}` }],
+            channel: 'api',
+            reason: null,
+            isSubmissionConfirmed: true,
+            requester: integration,
+            source,
+          },
+          (request) => request,
+        ),
+      ),
+    );
+    const applied = results.filter(
+      (result) => result.ok && !result.value.isReplay && result.value.request.state === 'propagating',
+    );
+    expect(applied).toHaveLength(count);
+    const stored = await app.store.findCustomer(customer.id);
+    expect(stored?.version).toBe(1 + count);
+    const appliedEntries = await app.store.listAudit({
+      chain: customer.id,
+      action: 'change_request.applied',
+      limit: 500,
+    });
+    expect(appliedEntries.entries).toHaveLength(count);
+    expect(new Set(appliedEntries.entries.map((entry) => entry.details.customerVersion))).toHaveLength(count);
+  });
+
+  it('escalates the loser of two changes to the same field instead of overwriting', async () => {
+    const customer = await app.addCustomer();
+    const ids: string[] = [];
+    for (const phone of ['0499 111 222', '0499 333 444']) {
+      const created = await submitChangeRequest(
+        app.deps,
+        {
+          customerId: customer.id,
+          changes: [{ field: 'phone', value: phone }],
+          channel: 'phone',
+          reason: null,
+          isSubmissionConfirmed: false,
+          requester: representative,
+          source,
+        },
+        (request) => request,
+      );
+      if (!created.ok || created.value.isReplay) throw new Error('setup');
+      ids.push(created.value.request.id);
+      for (const method of ['knowledge_check', 'account_fact'] as const)
+        await verifyIdentity(app.deps, created.value.request.id, representative, {
+          method,
+          outcome: 'passed',
+          evidence: method === 'knowledge_check' ? { question: 'q' } : { fact: 'postcode' },
+        });
+    }
+    const outcomes = await Promise.all(
+      ids.map((id) => confirmChangeRequest(app.deps, id, representative, 1)),
+    );
+    const states = outcomes.map((outcome) => (outcome.ok ? outcome.value.state : outcome.error.code)).sort();
+    expect(states).toEqual(['escalated', 'propagating']);
+    const loser = outcomes.find((outcome) => outcome.ok && outcome.value.state === 'escalated');
+    expect(loser?.ok && loser.value.escalation?.reason).toBe('data_discrepancy');
+    const winner = outcomes.find((outcome) => outcome.ok && outcome.value.state === 'propagating');
+    const stored = await app.store.findCustomer(customer.id);
+    expect(winner?.ok && stored?.phone).toBe(winner?.ok ? (winner.value.items[0]?.proposed as string) : null);
+    expect(stored?.version).toBe(2);
+    const report = await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+    expect(report.isIntact).toBe(true);
+  });
+});
