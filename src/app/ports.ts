@@ -162,3 +162,15 @@ export interface UseCaseContext {
 export interface ApiKeyIssuer {
   issue(): { key: string; keyHash: string };
 }
+
+export type DeliveryResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly error: string; readonly isPermanent: boolean };
+
+/** A connected system Amend pushes changes to (billing, shipping, marketing…). One adapter per kind. */
+export interface ConnectedSystem {
+  readonly id: string;
+  readonly kind: string;
+  /** Delivers one change; must be safe to call again with the same message (receivers dedupe by idempotency key). */
+  deliver(message: ClaimedOutboxMessage): Promise<DeliveryResult>;
+}

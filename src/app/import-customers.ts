@@ -1,0 +1,149 @@
+import { newCustomer } from '../core/customer-fns.ts';
+import type { Customer } from '../core/customer-types.ts';
+import type { Clock, IdSource, Store } from './ports.ts';
+import { registerCustomers } from './register-customers.ts';
+
+/** One row of a customer import file, by column name. */
+export type ImportRow = Readonly<Record<string, string | undefined>>;
+
+export interface ImportRowError {
+  /** 1-based line in the file, counting the header as line 1. */
+  readonly line: number;
+  readonly column: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ImportReport {
+  readonly rowsRead: number;
+  readonly imported: number;
+  readonly rejected: number;
+  readonly errors: ImportRowError[];
+}
+
+export const IMPORT_COLUMNS = [
+  'legal_name',
+  'preferred_name',
+  'email',
+  'phone',
+  'address_line1',
+  'address_line2',
+  'locality',
+  'region',
+  'postcode',
+  'country',
+  'date_of_birth',
+  'consent_email',
+  'consent_sms',
+  'consent_post',
+  'consent_phone',
+] as const;
+
+const BATCH_SIZE = 1000;
+const blank = (value: string | undefined) => value === undefined || value.trim() === '';
+
+function consent(value: string | undefined): boolean | undefined {
+  if (blank(value)) return undefined;
+  return ['yes', 'y', 'true', '1'].includes(value!.trim().toLowerCase());
+}
+
+/** Maps a flat CSV row onto the customer fields, keeping the column each value came from for error reports. */
+function inputFromRow(row: ImportRow) {
+  const hasAddress = !['address_line1', 'locality', 'postcode', 'country'].every((column) =>
+    blank(row[column]),
+  );
+  const preferences = Object.fromEntries(
+    (['email', 'sms', 'post', 'phone'] as const).flatMap((channel) => {
+      const value = consent(row[`consent_${channel}`]);
+      return value === undefined ? [] : [[channel, value]];
+    }),
+  );
+  return {
+    legalName: row.legal_name ?? '',
+    preferredName: row.preferred_name,
+    email: row.email,
+    phone: row.phone,
+    dateOfBirth: row.date_of_birth,
+    postalAddress: hasAddress
+      ? {
+          lines: [row.address_line1 ?? '', row.address_line2 ?? ''].filter((line) => line.trim() !== ''),
+          locality: row.locality ?? '',
+          region: blank(row.region) ? null : row.region,
+          postcode: row.postcode ?? '',
+          country: row.country ?? '',
+        }
+      : undefined,
+    communicationPreferences: Object.keys(preferences).length > 0 ? preferences : undefined,
+  };
+}
+
+const COLUMN_OF_PATH: Readonly<Record<string, string>> = {
+  legalName: 'legal_name',
+  preferredName: 'preferred_name',
+  email: 'email',
+  phone: 'phone',
+  dateOfBirth: 'date_of_birth',
+  'postalAddress.lines': 'address_line1',
+  'postalAddress.locality': 'locality',
+  'postalAddress.region': 'region',
+  'postalAddress.postcode': 'postcode',
+  'postalAddress.country': 'country',
+  postalAddress: 'address_line1',
+  communicationPreferences: 'consent_email',
+};
+
+type Deps = { readonly store: Pick<Store, 'transaction'>; readonly clock: Clock; readonly ids: IdSource };
+
+/**
+ * Imports customers row by row: every value validated like a change request's, valid rows kept (in batches,
+ * each batch one transaction with its audit entries), each invalid row reported with its line, column and fix.
+ */
+export async function importCustomers(
+  deps: Deps,
+  rows: AsyncIterable<ImportRow>,
+  onProgress?: (report: ImportReport) => void,
+): Promise<ImportReport> {
+  const errors: ImportRowError[] = [];
+  let batch: Customer[] = [];
+  let rowsRead = 0;
+  let imported = 0;
+  const flush = async () => {
+    if (batch.length === 0) return;
+    const customers = batch;
+    batch = [];
+    await deps.store.transaction((tx) =>
+      registerCustomers(tx, customers, { kind: 'system', id: 'import', role: null }, 'import'),
+    );
+    imported += customers.length;
+  };
+  for await (const row of rows) {
+    rowsRead += 1;
+    const line = rowsRead + 1;
+    const built = newCustomer(inputFromRow(row), {
+      id: deps.ids.newId(),
+      now: deps.clock.now().toISOString(),
+      source: 'import',
+    });
+    if (!built.ok) {
+      for (const problem of built.error) {
+        const path = problem.path.replace(/\.\d+$/, '');
+        errors.push({
+          line,
+          column: COLUMN_OF_PATH[path] ?? COLUMN_OF_PATH[path.split('.')[0]!] ?? path,
+          reason: problem.reason,
+          message: problem.message,
+        });
+      }
+      continue;
+    }
+    batch.push(built.value);
+    if (batch.length >= BATCH_SIZE) {
+      await flush();
+      onProgress?.({ rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors });
+    }
+  }
+  await flush();
+  const report = { rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors };
+  onProgress?.(report);
+  return report;
+}

@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import { DEFAULT_POLICY_FILE } from '../adapters/policy-file.ts';
+import { fail, ok, type Result } from '../core/result.ts';
+
+const ConfigSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'Use a postgres:// URL, or unset it to use the embedded database.')
+    .optional(),
+  AMEND_DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(20),
+  AMEND_DATA_DIR: z.string().min(1).default('./data'),
+  AMEND_POLICY_FILE: z.string().min(1).default(DEFAULT_POLICY_FILE),
+  AMEND_CONNECTED_SYSTEMS_FILE: z.string().min(1).optional(),
+  AMEND_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AMEND_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  AMEND_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly databaseUrl: string | undefined;
+  readonly poolSize: number;
+  readonly dataDir: string;
+  readonly policyFile: string;
+  readonly connectedSystemsFile: string | undefined;
+  readonly signingKeyFile: string;
+  readonly checkpointIntervalMs: number;
+  readonly logLevel: string;
+}
+
+/** Reads the configuration from the environment; an error names the variable and what to set it to. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config> {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success)
+    return fail(
+      'CONFIG.INVALID',
+      `Invalid configuration:\n${parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n')}`,
+      {
+        errors: parsed.error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })),
+      },
+    );
+  const values = parsed.data;
+  return ok({
+    port: values.PORT,
+    host: values.HOST,
+    databaseUrl: values.DATABASE_URL,
+    poolSize: values.AMEND_DB_POOL_SIZE,
+    dataDir: values.AMEND_DATA_DIR,
+    policyFile: values.AMEND_POLICY_FILE,
+    connectedSystemsFile: values.AMEND_CONNECTED_SYSTEMS_FILE,
+    signingKeyFile:
+      values.AMEND_AUDIT_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'audit-signing-key.pem'),
+    checkpointIntervalMs: values.AMEND_AUDIT_CHECKPOINT_INTERVAL_MS,
+    logLevel: values.AMEND_LOG_LEVEL,
+  });
+}

@@ -1,0 +1,328 @@
+import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, Option } from 'commander';
+import { parse } from 'csv-parse';
+import { apiKeyIssuer } from '../adapters/api-keys.ts';
+import { sha256Hex } from '../adapters/audit-signer.ts';
+import {
+  buildConnectedSystems,
+  loadConnectedSystemsFile,
+} from '../adapters/connectors/connected-systems-config.ts';
+import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-customers.ts';
+import type { ConnectedSystem } from '../app/ports.ts';
+import { verifyAuditLog } from '../app/verify-audit-log.ts';
+import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
+import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
+import type { DomainError, Result } from '../core/result.ts';
+import { startDemoSystems } from '../demo/demo-systems.ts';
+import { type DemoCredentials, seedDemoData } from '../demo/seed-demo-data.ts';
+import { migrate } from '../store/migrate.ts';
+import { loadConfig } from './config.ts';
+import { openRuntime, type Runtime } from './runtime.ts';
+import { runProcess, stopOnSignal } from './serve-process.ts';
+
+const DEMO_CUSTOMER_COUNT = 1000;
+
+/** Prints a domain error the way a person can act on it, and exits with the catalogue's code. */
+function exitWith(error: DomainError): never {
+  process.stderr.write(`amend: ${error.message}\n`);
+  const errors = error.errors as { path: string; message: string }[] | undefined;
+  if (errors && !error.message.includes('\n'))
+    for (const item of errors) process.stderr.write(`  ${item.path}: ${item.message}\n`);
+  process.stderr.write(`  (${error.code})\n`);
+  process.exit(ERROR_CATALOGUE[error.code].exitCode);
+}
+
+const unwrap = <T>(result: Result<T>): T => (result.ok ? result.value : exitWith(result.error));
+
+async function withRuntime<T>(
+  options: { isMigrating: boolean },
+  work: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
+  const config = unwrap(loadConfig());
+  const runtime = unwrap(await openRuntime(config, options));
+  try {
+    return await work(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+function connectedSystemsFor(runtime: Runtime): Map<string, ConnectedSystem> {
+  const file = runtime.config.connectedSystemsFile;
+  if (file) return unwrap(loadConnectedSystemsFile(file, runtime.policy));
+  // No file: only acceptable when the policy names no connected system at all.
+  return unwrap(
+    buildConnectedSystems(
+      { systems: [] },
+      runtime.policy,
+      'the connected systems (set AMEND_CONNECTED_SYSTEMS_FILE)',
+    ),
+  );
+}
+
+function printCredentials(credentials: DemoCredentials): string {
+  const lines = [
+    'Demo sign-in: send an API key as "Authorization: Bearer <key>".',
+    ...credentials.staff.map(
+      (member) => `  ${member.role.padEnd(15)} ${member.displayName.padEnd(22)} ${member.apiKey}`,
+    ),
+    `  ${'integration'.padEnd(15)} ${credentials.integration.name.padEnd(22)} ${credentials.integration.apiKey}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+const program = new Command()
+  .name('amend')
+  .description(
+    'Runs the customer data update procedure: logged, verified, validated, confirmed, approved, applied, propagated, confirmed.',
+  )
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description(
+    'Migrate, seed demo data on first run, start sample connected systems, and serve the API with the worker (npm start)',
+  )
+  .action(async () => {
+    const config = unwrap(loadConfig());
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const credentialsFile = `${config.dataDir}/demo-credentials.txt`;
+    if ((await runtime.store.countCustomers()) === 0) {
+      process.stderr.write(`Seeding ${DEMO_CUSTOMER_COUNT} demo customers…\n`);
+      const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
+      writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
+    }
+    const demo = await startDemoSystems(runtime.policy, config.port);
+    const running = await runProcess(runtime, {
+      isServing: true,
+      isWorking: true,
+      systems: demo.connectedSystems,
+    });
+    process.stdout.write(
+      [
+        '',
+        `Amend is serving http://${config.host}:${config.port}  (OpenAPI: /openapi.json, health: /healthz)`,
+        `Database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
+        'Sample connected systems (their state: GET <url>/ and <url>/customers/<id>):',
+        ...demo.systems.map((system) => `  ${system.name.padEnd(10)} ${system.url()}`),
+        existsSync(credentialsFile)
+          ? `Demo API keys are in ${credentialsFile}`
+          : 'Demo data was seeded by an earlier run.',
+        '',
+      ].join('\n'),
+    );
+    if (existsSync(credentialsFile))
+      process.stdout.write(await import('node:fs').then((fs) => fs.readFileSync(credentialsFile, 'utf8')));
+    stopOnSignal(async () => {
+      await running.stop();
+      await demo.close();
+      await runtime.close();
+    });
+  });
+
+program
+  .command('serve')
+  .description('Serve the HTTP API (with the outbox worker in-process unless --no-worker)')
+  .option('--no-worker', 'serve only; run `amend worker` processes separately')
+  .action(async (options: { worker: boolean }) => {
+    const config = unwrap(loadConfig());
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const running = await runProcess(runtime, {
+      isServing: true,
+      isWorking: options.worker,
+      systems: connectedSystemsFor(runtime),
+    });
+    process.stdout.write(
+      `Amend is serving http://${config.host}:${config.port}${options.worker ? ' with the worker' : ''}\n`,
+    );
+    stopOnSignal(async () => {
+      await running.stop();
+      await runtime.close();
+    });
+  });
+
+program
+  .command('worker')
+  .description('Deliver outbox messages to connected systems and write audit checkpoints')
+  .action(async () => {
+    const config = unwrap(loadConfig());
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const running = await runProcess(runtime, {
+      isServing: false,
+      isWorking: true,
+      systems: connectedSystemsFor(runtime),
+    });
+    process.stdout.write('Amend worker running.\n');
+    stopOnSignal(async () => {
+      await running.stop();
+      await runtime.close();
+    });
+  });
+
+program
+  .command('migrate')
+  .description('Apply pending database migrations')
+  .action(() =>
+    withRuntime({ isMigrating: false }, async (runtime) => {
+      const report = await migrate(runtime.database);
+      process.stdout.write(
+        report.applied.length > 0
+          ? `Applied: ${report.applied.join(', ')}\n`
+          : 'The database is up to date.\n',
+      );
+    }),
+  );
+
+program
+  .command('demo')
+  .description(
+    'Seed synthetic customers, one staff member per role and an integration key; print the API keys',
+  )
+  .addOption(
+    new Option('--customers <count>', 'how many customers').default('1000').argParser((value) => {
+      const count = Number(value);
+      if (!Number.isInteger(count) || count < 1 || count > 1_000_000)
+        exitWith({
+          code: 'REQUEST.INVALID',
+          message: `--customers must be a whole number from 1 to 1000000, not "${value}".`,
+        });
+      return count;
+    }),
+  )
+  .action((options: { customers: number | string }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, Number(options.customers));
+      process.stdout.write(`Seeded ${options.customers} customers.\n${printCredentials(credentials)}`);
+    }),
+  );
+
+program
+  .command('import')
+  .description(`Import customers from a CSV file with a header row (${IMPORT_COLUMNS.join(', ')})`)
+  .argument('<file>', 'the CSV file')
+  .option('--errors <file>', 'where to write the rejected rows report (default: <file>.errors.csv)')
+  .action((file: string, options: { errors?: string }) => {
+    if (!existsSync(file) || !statSync(file).isFile())
+      exitWith({
+        code: 'IMPORT.FILE_INVALID',
+        message: `Cannot read ${file}: no such file. Give the path of a CSV file.`,
+      });
+    return withRuntime({ isMigrating: true }, async (runtime) => {
+      const total = statSync(file).size;
+      const input = createReadStream(file);
+      const bar = new SingleBar(
+        {
+          format: 'importing [{bar}] {percentage}% | {rows} rows | {imported} kept | {rejected} rejected',
+          stream: process.stderr,
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      );
+      bar.start(total, 0, { rows: 0, imported: 0, rejected: 0 });
+      let header: string[] | null = null;
+      const parser = input.pipe(
+        parse({
+          columns: (names: string[]) => {
+            header = names.map((name) => name.trim().toLowerCase());
+            return header;
+          },
+          bom: true,
+          skip_empty_lines: true,
+          trim: true,
+          relax_column_count: true,
+        }),
+      );
+      const rows = (async function* () {
+        for await (const row of parser) yield row as ImportRow;
+      })();
+      let report: Awaited<ReturnType<typeof importCustomers>>;
+      try {
+        report = await importCustomers(runtime, rows, (progress) =>
+          bar.update(input.bytesRead, {
+            rows: progress.rowsRead,
+            imported: progress.imported,
+            rejected: progress.rejected,
+          }),
+        );
+      } catch (error) {
+        bar.stop();
+        exitWith({
+          code: 'IMPORT.FILE_INVALID',
+          message: `${file} is not a readable CSV file: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+      bar.update(total);
+      bar.stop();
+      const missing = header
+        ? (['legal_name'] as string[]).filter((column) => !header!.includes(column))
+        : ['legal_name'];
+      if (missing.length > 0 && report.imported === 0)
+        exitWith({
+          code: 'IMPORT.FILE_INVALID',
+          message: `${file} has no ${missing.join(', ')} column. The header row must name: ${IMPORT_COLUMNS.join(', ')}.`,
+        });
+      const errorsFile = options.errors ?? `${file}.errors.csv`;
+      if (report.errors.length > 0) {
+        const escape = (value: string | number) => `"${String(value).replaceAll('"', '""')}"`;
+        writeFileSync(
+          errorsFile,
+          [
+            'line,column,reason,message',
+            ...report.errors.map((e) => [e.line, e.column, e.reason, e.message].map(escape).join(',')),
+          ].join('\n') + '\n',
+        );
+      }
+      process.stdout.write(
+        `Read ${report.rowsRead} rows: imported ${report.imported}, rejected ${report.rejected}.${report.errors.length > 0 ? ` Rejected rows are listed in ${errorsFile}.` : ''}\n`,
+      );
+    });
+  });
+
+const audit = program.command('audit').description('The tamper-evident audit log');
+
+audit
+  .command('verify')
+  .description('Check every entry, link, chain head and signed checkpoint; name the first broken entry')
+  .option('--json', 'print the full report as JSON')
+  .action((options: { json?: boolean }) =>
+    withRuntime({ isMigrating: false }, async (runtime) => {
+      const report = await verifyAuditLog({
+        store: runtime.store,
+        sha256: sha256Hex,
+        signer: runtime.signer,
+      });
+      if (options.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+      else if (report.isIntact)
+        process.stdout.write(
+          `Audit log intact: ${report.entriesChecked} entries in ${report.chainsChecked} chains, ${report.checkpointsChecked} signed checkpoints.\n`,
+        );
+      else {
+        process.stdout.write(`Audit log BROKEN. First broken: ${report.firstBroken?.message}\n`);
+        for (const problem of report.problems.slice(1)) process.stdout.write(`  also: ${problem.message}\n`);
+      }
+      if (!report.isIntact) process.exitCode = ERROR_CATALOGUE['AUDIT.CHAIN_BROKEN'].exitCode;
+    }),
+  );
+
+audit
+  .command('checkpoint')
+  .description(
+    'Sign the chain heads that moved since the last checkpoint (the worker does this every minute)',
+  )
+  .action(() =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      const written = await writeAuditCheckpoint({
+        store: runtime.store,
+        signer: runtime.signer,
+        clock: runtime.clock,
+      });
+      process.stdout.write(
+        written.length > 0
+          ? `Wrote checkpoint ${written.map((c) => c.sequence).join(', ')} over ${written.reduce((n, c) => n + c.heads.length, 0)} chain heads.\n`
+          : 'Nothing moved since the last checkpoint.\n',
+      );
+    }),
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,58 @@
+import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
+import { loadPolicyFile } from '../adapters/policy-file.ts';
+import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
+import type { AuditSigner, Clock, IdSource, Store } from '../app/ports.ts';
+import type { Policy } from '../core/policy-types.ts';
+import { fail, ok, type Result } from '../core/result.ts';
+import { type AmendDatabase, openDatabase } from '../store/database.ts';
+import { migrate } from '../store/migrate.ts';
+import { createStore } from '../store/store.ts';
+import type { Config } from './config.ts';
+
+/** Everything a process needs, wired once: the composition root shared by every command. */
+export interface Runtime {
+  readonly config: Config;
+  readonly database: AmendDatabase;
+  readonly store: Store;
+  readonly policy: Policy;
+  readonly signer: AuditSigner;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(
+  config: Config,
+  options: { isMigrating: boolean },
+): Promise<Result<Runtime>> {
+  const policy = loadPolicyFile(config.policyFile);
+  if (!policy.ok) return policy;
+  let database: AmendDatabase;
+  try {
+    database = await openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolSize: config.poolSize,
+    });
+    if (options.isMigrating) await migrate(database);
+  } catch (error) {
+    const where = config.databaseUrl
+      ? 'the PostgreSQL server in DATABASE_URL'
+      : `the embedded database in ${config.dataDir}`;
+    return fail(
+      'SERVICE.UNAVAILABLE',
+      `Cannot open ${where}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
+  return ok({
+    config,
+    database,
+    store: createStore(database.db, sha256Hex),
+    policy: policy.value,
+    signer,
+    clock: systemClock,
+    ids: uuidV7Ids,
+    close: () => database.close(),
+  });
+}

@@ -1,0 +1,109 @@
+import type { FastifyInstance } from 'fastify';
+import type { ConnectedSystem } from '../app/ports.ts';
+import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
+import { buildServer } from '../server/http-server.ts';
+import { isDatabaseReachable } from '../store/store.ts';
+import { createOutboxWorker, type OutboxWorker } from '../worker/outbox-worker.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface RunningProcess {
+  readonly server: FastifyInstance | null;
+  readonly worker: OutboxWorker | null;
+  stop(): Promise<void>;
+}
+
+const logLine = (level: string) => (event: string, details: Record<string, unknown>) =>
+  level !== 'silent' &&
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...details })}\n`);
+
+/**
+ * Runs the HTTP API and/or the outbox worker, plus the periodic audit checkpoint, until stopped. Several
+ * such processes may share one PostgreSQL database.
+ */
+export async function runProcess(
+  runtime: Runtime,
+  parts: { isServing: boolean; isWorking: boolean; systems: ReadonlyMap<string, ConnectedSystem> },
+): Promise<RunningProcess> {
+  const { config } = runtime;
+  const log = logLine(config.logLevel);
+  const worker = parts.isWorking
+    ? createOutboxWorker({
+        store: runtime.store,
+        policy: runtime.policy,
+        clock: runtime.clock,
+        ids: runtime.ids,
+        systems: parts.systems,
+        log,
+      })
+    : null;
+  worker?.start();
+
+  const checkpoint = async () => {
+    try {
+      const written = await writeAuditCheckpoint({
+        store: runtime.store,
+        signer: runtime.signer,
+        clock: runtime.clock,
+      });
+      if (written.length > 0)
+        log('audit_checkpoint_written', {
+          checkpoints: written.map((c) => c.sequence),
+          heads: written.reduce((n, c) => n + c.heads.length, 0),
+        });
+    } catch (error) {
+      log('audit_checkpoint_failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const timer = parts.isWorking ? setInterval(() => void checkpoint(), config.checkpointIntervalMs) : null;
+  timer?.unref();
+
+  let server: FastifyInstance | null = null;
+  if (parts.isServing) {
+    server = await buildServer(
+      {
+        store: runtime.store,
+        policy: runtime.policy,
+        clock: runtime.clock,
+        ids: runtime.ids,
+        isDatabaseReachable: () => isDatabaseReachable(runtime.database.db),
+      },
+      {
+        logger: {
+          level: config.logLevel,
+          // Credentials and personal data never reach the log.
+          redact: {
+            paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]'],
+            censor: '[redacted]',
+          },
+        },
+      },
+    );
+    await server.listen({ host: config.host, port: config.port });
+  }
+
+  return {
+    server,
+    worker,
+    stop: async () => {
+      if (timer) clearInterval(timer);
+      await server?.close();
+      await worker?.stop();
+      if (parts.isWorking) await checkpoint();
+    },
+  };
+}
+
+/** Stops cleanly on SIGINT/SIGTERM: finish in-flight requests and deliveries, write a last checkpoint. */
+export function stopOnSignal(stop: () => Promise<void>): void {
+  let isStopping = false;
+  const handler = () => {
+    if (isStopping) process.exit(130);
+    isStopping = true;
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+}
