@@ -2,6 +2,7 @@ import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse } from 'csv-parse';
+import { stringify } from 'csv-stringify/sync';
 import { apiKeyIssuer } from '../adapters/api-keys.ts';
 import { sha256Hex } from '../adapters/audit-signer.ts';
 import {
@@ -264,13 +265,9 @@ program
         });
       const errorsFile = options.errors ?? `${file}.errors.csv`;
       if (report.errors.length > 0) {
-        const escape = (value: string | number) => `"${String(value).replaceAll('"', '""')}"`;
         writeFileSync(
           errorsFile,
-          [
-            'line,column,reason,message',
-            ...report.errors.map((e) => [e.line, e.column, e.reason, e.message].map(escape).join(',')),
-          ].join('\n') + '\n',
+          stringify(report.errors, { header: true, columns: ['line', 'column', 'reason', 'message'] }),
         );
       }
       process.stdout.write(

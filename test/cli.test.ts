@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../src/store/database.ts';
+import { openTestDatabase, testEngine } from './support/test-database.ts';
+
+const run = promisify(execFile);
+const AMEND = new URL('../bin/amend.js', import.meta.url).pathname;
+const workDir = mkdtempSync(join(tmpdir(), 'amend-cli-'));
+let env: NodeJS.ProcessEnv;
+let closeDatabase: () => Promise<void> = async () => {};
+
+/** Runs `amend …` as a user would, answering exit code, stdout and stderr. */
+async function amend(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [AMEND, ...args], {
+      env,
+      cwd: workDir,
+      timeout: 90_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** Opens the CLI's database directly, as someone with database access could, to tamper with it. */
+async function withDirectAccess(work: (db: Awaited<ReturnType<typeof openDatabase>>['db']) => Promise<void>) {
+  const database = await openDatabase(
+    env.DATABASE_URL ? { url: env.DATABASE_URL, poolSize: 1 } : { dataDir: env.AMEND_DATA_DIR },
+  );
+  try {
+    await work(database.db);
+  } finally {
+    await database.close();
+  }
+}
+
+beforeAll(async () => {
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    AMEND_LOG_LEVEL: 'silent',
+    AMEND_AUDIT_SIGNING_KEY_FILE: join(workDir, 'audit-key.pem'),
+  };
+  if (testEngine() === 'postgres') {
+    const database = await openTestDatabase();
+    await database.db.destroy();
+    env.DATABASE_URL = database.url!;
+    closeDatabase = database.close;
+  } else {
+    env.AMEND_DATA_DIR = join(workDir, 'data');
+  }
+});
+afterAll(() => closeDatabase());
+
+describe('amend CLI', () => {
+  it('migrates, then finds nothing to do', async () => {
+    const first = await amend('migrate');
+    expect(first.code, first.stderr).toBe(0);
+    const again = await amend('migrate');
+    expect(again.stdout).toContain('up to date');
+  });
+
+  it('imports valid rows, reports each invalid row with its line, column and fix', async () => {
+    const file = join(workDir, 'customers.csv');
+    writeFileSync(
+      file,
+      [
+        'legal_name,email,phone,address_line1,locality,region,postcode,country,date_of_birth,consent_email',
+        'Ana María López,ana@example.com,0412 345 678,12 Example St,Carlton,VIC,3053,AU,1984-03-09,yes',
+        'Oliver Smith,oliver@example.co.uk,020 7946 0018,10 Downing Street,London,,SW1A 2AA,GB,1970-01-01,no',
+        'Bad Email,not-an-email,,,,,,,,',
+        ',nobody@example.com,,,,,,,,',
+        'Zoë Brown,zoe@example.com,+1 212 555 0123,1 Main St,Springfield,IL,6270,US,,',
+      ].join('\n'),
+    );
+    const result = await amend('import', file);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Read 5 rows: imported 2, rejected 3');
+    const report = readFileSync(`${file}.errors.csv`, 'utf8');
+    expect(report).toContain('line,column,reason,message');
+    expect(report).toMatch(/4,email,EMAIL\.SYNTAX/);
+    expect(report).toMatch(/5,legal_name,NAME\.EMPTY/);
+    expect(report).toMatch(/6,postcode,ADDRESS\.POSTCODE/);
+  });
+
+  it('refuses a missing file with a message naming the fix', async () => {
+    const result = await amend('import', join(workDir, 'nope.csv'));
+    expect(result.code).toBe(66);
+    expect(result.stderr).toContain('no such file');
+    expect(result.stderr).toContain('IMPORT.FILE_INVALID');
+  });
+
+  it('verifies the audit log, then names the first broken entry after tampering', async () => {
+    const checkpoint = await amend('audit', 'checkpoint');
+    expect(checkpoint.stdout).toContain('Wrote checkpoint 1 over 2 chain heads');
+    const intact = await amend('audit', 'verify');
+    expect(intact.code, intact.stderr).toBe(0);
+    expect(intact.stdout).toContain('Audit log intact: 2 entries in 2 chains, 1 signed checkpoints');
+
+    let chains: string[] = [];
+    await withDirectAccess(async (db) => {
+      chains = (
+        await sql<{ chain: string }>`SELECT chain FROM audit_entry ORDER BY chain`.execute(db)
+      ).rows.map((r) => r.chain);
+      await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(db);
+      await sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${chains[0]}`.execute(db);
+      await sql`DELETE FROM audit_entry WHERE chain = ${chains[1]}`.execute(db);
+      await sql`ALTER TABLE audit_entry ENABLE TRIGGER USER`.execute(db);
+    });
+    const broken = await amend('audit', 'verify');
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toContain(`First broken: Chain ${chains[0]}, entry #1`);
+    expect(broken.stdout).toContain('edited');
+    expect(broken.stdout).toContain(`Chain ${chains[1]}`);
+  });
+
+  it('refuses invalid configuration naming the variable', async () => {
+    const saved = env;
+    env = { ...env, PORT: 'eighty' };
+    const result = await amend('migrate');
+    env = saved;
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('PORT');
+  });
+});

@@ -1,0 +1,167 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConnectedSystems } from '../src/adapters/connectors/connected-systems-config.ts';
+import type { ConnectedSystem } from '../src/app/ports.ts';
+import { submitChangeRequest } from '../src/app/submit-change-request.ts';
+import type { Customer } from '../src/core/customer-types.ts';
+import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
+import { createOutboxWorker } from '../src/worker/outbox-worker.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+const systems: Record<string, SampleSystem> = {};
+let connected: Map<string, ConnectedSystem>;
+const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
+const faults = { billingFailuresLeft: 0, isShippingDown: false, marketingRefuses: false };
+
+beforeAll(async () => {
+  app = await createTestApp();
+  systems.billing = await startSampleSystem({
+    name: 'billing',
+    secret: 'billing-secret',
+    fault: () => (faults.billingFailuresLeft-- > 0 ? 503 : null),
+  });
+  systems.shipping = await startSampleSystem({
+    name: 'shipping',
+    secret: 'shipping-secret',
+    fault: () => (faults.isShippingDown ? 502 : null),
+    delayMs: () => Math.floor(Math.random() * 20),
+  });
+  systems.marketing = await startSampleSystem({
+    name: 'marketing',
+    secret: 'marketing-secret',
+    fault: () => (faults.marketingRefuses ? 400 : null),
+  });
+  const declared = buildConnectedSystems(
+    {
+      systems: Object.values(systems).map((s) => ({
+        id: s.name,
+        kind: 'webhook',
+        url: `${s.url()}/hooks/amend`,
+        secret: `${s.name}-secret`,
+        timeoutMs: 2000,
+      })),
+    },
+    app.policy,
+    'test',
+  );
+  if (!declared.ok) throw new Error(declared.error.message);
+  connected = declared.value;
+});
+afterAll(async () => {
+  await Promise.all(Object.values(systems).map((s) => s.close()));
+  await app.close();
+});
+
+const workerFor = () =>
+  createOutboxWorker({
+    store: app.store,
+    policy: app.policy,
+    clock: app.clock,
+    ids: app.deps.ids,
+    systems: connected,
+    retry: { baseDelayMs: 1000, maxDelayMs: 60_000, horizonMs: 3_600_000 },
+  });
+
+async function submit(
+  customer: Customer,
+  changes: {
+    field: 'phone' | 'preferredName' | 'postalAddress' | 'communicationPreferences';
+    value: unknown;
+  }[],
+) {
+  const result = await submitChangeRequest(
+    app.deps,
+    {
+      customerId: customer.id,
+      changes,
+      channel: 'api',
+      reason: null,
+      isSubmissionConfirmed: true,
+      requester: integration,
+      source: { ip: '127.0.0.1', userAgent: null, apiKeyId: 'key-1' },
+    },
+    (r) => r,
+  );
+  if (!result.ok || result.value.isReplay)
+    throw new Error(result.ok ? 'replay' : JSON.stringify(result.error));
+  return result.value.request;
+}
+
+/** Runs two workers side by side, advancing the clock past retry times, until nothing is due. */
+async function drain(rounds = 60) {
+  const workers = [workerFor(), workerFor()];
+  for (let round = 0; round < rounds; round += 1) {
+    const handled = await Promise.all(workers.map((worker) => worker.runOnce()));
+    if (handled.every((count) => count === 0)) {
+      app.clock.advance(120_000);
+      const again = await Promise.all(workers.map((worker) => worker.runOnce()));
+      if (again.every((count) => count === 0)) return;
+    }
+  }
+}
+
+describe('propagation to connected systems', () => {
+  it('delivers every change once, in order per customer, through failures and an outage, until all systems agree', async () => {
+    const customers = await Promise.all(Array.from({ length: 4 }, () => app.addCustomer()));
+    faults.billingFailuresLeft = 7;
+    faults.isShippingDown = true;
+    const requests = [];
+    const names = ['Alba', 'Bruno', 'Carla', 'Dario', 'Elena'];
+    for (const [index, customer] of customers.entries()) {
+      for (const name of names)
+        requests.push(
+          await submit(customer, [{ field: 'preferredName', value: `${name} ${'ABCD'[index]}` }]),
+        );
+      requests.push(
+        await submit(customer, [
+          { field: 'phone', value: `+6149911122${index}` },
+          { field: 'communicationPreferences', value: { sms: true, email: index % 2 === 0 } },
+        ]),
+      );
+    }
+    await drain(5);
+    faults.isShippingDown = false; // the outage ends
+    await drain();
+
+    for (const request of requests) {
+      const stored = await app.store.findChangeRequest(request.id);
+      expect(stored?.state, request.id).toBe('consistent');
+      const deliveries = await app.store.outboxForChangeRequest(request.id);
+      expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
+    }
+    for (const customer of customers) {
+      const record = await app.store.findCustomer(customer.id);
+      for (const system of Object.values(systems)) {
+        const held = system.records.get(customer.id);
+        const fields = Object.keys(held?.fields ?? {});
+        for (const field of fields)
+          expect(held?.fields[field], `${system.name}.${field}`).toEqual(record?.[field as keyof Customer]);
+        const applied = system.deliveries
+          .filter((d) => d.customerId === customer.id && !d.isDuplicate)
+          .map((d) => d.sequence);
+        expect(applied, `${system.name} order`).toEqual([...applied].sort((a, b) => a - b));
+        expect(new Set(applied).size).toBe(applied.length);
+      }
+      expect(systems.billing!.records.get(customer.id)?.fields.preferredName).toBe(record?.preferredName);
+      expect(systems.shipping!.records.get(customer.id)?.fields.phone).toBe(record?.phone);
+      expect(systems.marketing!.records.get(customer.id)?.fields.communicationPreferences).toEqual(
+        record?.communicationPreferences,
+      );
+    }
+  });
+
+  it('dead-letters a refused change and holds later ones for that customer and system, never overtaking', async () => {
+    const customer = await app.addCustomer();
+    faults.marketingRefuses = true;
+    const first = await submit(customer, [{ field: 'communicationPreferences', value: { sms: true } }]);
+    const second = await submit(customer, [{ field: 'communicationPreferences', value: { post: false } }]);
+    await drain(4);
+    const [firstDelivery] = await app.store.outboxForChangeRequest(first.id);
+    const [secondDelivery] = await app.store.outboxForChangeRequest(second.id);
+    expect(firstDelivery).toMatchObject({ status: 'dead', lastError: 'marketing: HTTP 400' });
+    expect(secondDelivery).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await app.store.findChangeRequest(first.id))?.state).toBe('propagating');
+    expect(systems.marketing!.records.get(customer.id)).toBeUndefined();
+    faults.marketingRefuses = false;
+  });
+});
