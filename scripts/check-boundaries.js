@@ -4,7 +4,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
-const root = resolve(import.meta.dirname, '..');
+// The tree to check: the repository, or another root given as the first argument (the check's own test).
+const root = resolve(process.argv[2] ?? resolve(import.meta.dirname, '..'));
 const rules = [
   {
     layer: 'src/core',
@@ -30,11 +31,15 @@ const filesUnder = (dir) =>
         : [],
   );
 
+// Tests beside the source may use test tools; production files may not import test fixtures.
+const isTestFile = (file) => /\.test\.ts$|test-fixtures\.ts$/.test(file);
+
 const importPattern =
   /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 const violations = [];
 for (const rule of rules) {
   for (const file of filesUnder(join(root, rule.layer))) {
+    if (isTestFile(file)) continue;
     const source = readFileSync(file, 'utf8');
     for (const match of source.matchAll(importPattern)) {
       const specifier = match[1] ?? match[2];
