@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse } from 'csv-parse';
@@ -90,6 +90,7 @@ program
     const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
     const credentialsFile = `${config.dataDir}/demo-credentials.txt`;
     if ((await runtime.store.countCustomers()) === 0) {
+      mkdirSync(config.dataDir, { recursive: true });
       process.stderr.write(`Seeding ${DEMO_CUSTOMER_COUNT} demo customers…\n`);
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
       writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
