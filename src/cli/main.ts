@@ -114,8 +114,7 @@ program
         '',
       ].join('\n'),
     );
-    if (existsSync(credentialsFile))
-      process.stdout.write(await import('node:fs').then((fs) => fs.readFileSync(credentialsFile, 'utf8')));
+    if (existsSync(credentialsFile)) process.stdout.write(readFileSync(credentialsFile, 'utf8'));
     stopOnSignal(async () => {
       await running.stop();
       await demo.close();
