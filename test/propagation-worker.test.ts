@@ -54,10 +54,7 @@ afterAll(async () => {
 
 const workerFor = () =>
   createOutboxWorker({
-    store: app.store,
-    policy: app.policy,
-    clock: app.clock,
-    ids: app.deps.ids,
+    ...app.deps,
     systems: connected,
     retry: { baseDelayMs: 1000, maxDelayMs: 60_000, horizonMs: 3_600_000 },
   });

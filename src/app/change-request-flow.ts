@@ -4,7 +4,7 @@ import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
-import type { Store, UseCaseContext } from './ports.ts';
+import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 
 export interface Outcome extends Transition {
   /** The customer as it must be written, with the version it must replace; absent if the record is untouched. */
@@ -22,7 +22,7 @@ export async function applyWhenReady(
   actor: Actor,
 ): Promise<Result<Outcome>> {
   const { request } = transition;
-  const decision = { policy: context.policy, now: context.clock.now().toISOString() };
+  const decision = decisionContext(context);
   if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
   const customer = await tx.lockCustomer(request.customerId);
   if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);

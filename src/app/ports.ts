@@ -1,4 +1,5 @@
 import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead } from '../core/audit-types.ts';
+import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy } from '../core/policy-types.ts';
@@ -105,6 +106,24 @@ export interface Store {
     after?: string | undefined;
   }): Promise<Page<ChangeRequest>>;
 
+  listApprovalQueue(query: {
+    tier?: string | undefined;
+    isOverdue?: boolean | undefined;
+    assigneeId?: string | undefined;
+    now: string;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<ChangeRequest>>;
+  listEscalationQueue(query: {
+    reason?: string | undefined;
+    assigneeId?: string | undefined;
+    isUnassigned?: boolean | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<ChangeRequest>>;
+  /** Ids of requests whose time ran out at `now`: expired pending requests, and approvals past their deadline. */
+  listDueChangeRequests(now: string, limit: number): Promise<{ expired: string[]; overdue: string[] }>;
+
   appendAudit(drafts: readonly AuditEntryDraft[]): Promise<AuditEntry[]>;
   listAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; nextCursor: number | null }>;
   auditEntriesInChainOrder(
@@ -156,7 +175,16 @@ export interface UseCaseContext {
   readonly policy: Policy;
   readonly clock: Clock;
   readonly ids: IdSource;
+  /** Working calendars by policy key (`approvalSla.calendars`), built once by the composition root. */
+  readonly calendars: ReadonlyMap<string, BusinessCalendar>;
 }
+
+/** The core's decision context for "now". */
+export const decisionContext = (context: UseCaseContext) => ({
+  policy: context.policy,
+  now: context.clock.now().toISOString(),
+  calendars: context.calendars,
+});
 
 /** Makes new API keys: the plaintext (shown once) and the digest that is stored. */
 export interface ApiKeyIssuer {

@@ -3,7 +3,7 @@ import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { fail, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
-import type { Store, UseCaseContext } from './ports.ts';
+import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 import { inTransaction } from './transaction-fns.ts';
 
 export type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction'> };
@@ -41,10 +41,7 @@ export async function runChangeRequestCommand(
         },
       );
     const customer = options.needsCustomer ? await tx.findCustomer(request.customerId) : null;
-    const decided = decide(request, makeCommand(request, customer), {
-      policy: deps.policy,
-      now: deps.clock.now().toISOString(),
-    });
+    const decided = decide(request, makeCommand(request, customer), decisionContext(deps));
     if (!decided.ok) return decided;
     const outcome = await applyWhenReady(tx, decided.value, deps, actor);
     if (!outcome.ok) return outcome;

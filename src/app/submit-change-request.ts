@@ -2,7 +2,7 @@ import { type RequestedChange, receiveChangeRequest } from '../core/change-reque
 import type { Actor, ChangeRequest, Channel, Source, Verification } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
-import type { Store, UseCaseContext } from './ports.ts';
+import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 import { inTransaction } from './transaction-fns.ts';
 
 export interface SubmitChangeRequestInput {
@@ -64,7 +64,7 @@ export async function submitChangeRequest(
         intakeVerifications: intakeVerifications(input, deps.ids.newId(), now),
         isSubmissionConfirmed: input.isSubmissionConfirmed,
       },
-      { policy: deps.policy, now },
+      { ...decisionContext(deps), now },
     );
     if (!received.ok) return received;
     const outcome = await applyWhenReady(tx, received.value, deps, input.requester);

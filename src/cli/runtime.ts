@@ -1,7 +1,9 @@
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
+import { calendarsFor } from '../adapters/calendars.ts';
 import { loadPolicyFile } from '../adapters/policy-file.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
 import type { AuditSigner, Clock, IdSource, Store } from '../app/ports.ts';
+import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { type AmendDatabase, openDatabase } from '../store/database.ts';
@@ -18,6 +20,7 @@ export interface Runtime {
   readonly signer: AuditSigner;
   readonly clock: Clock;
   readonly ids: IdSource;
+  readonly calendars: ReadonlyMap<string, BusinessCalendar>;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,7 @@ export async function openRuntime(
     signer,
     clock: systemClock,
     ids: uuidV7Ids,
+    calendars: calendarsFor(policy.value),
     close: () => database.close(),
   });
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { ConnectedSystem } from '../app/ports.ts';
+import { sweepChangeRequests } from '../app/sweep-change-requests.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { buildServer } from '../server/http-server.ts';
 import { isDatabaseReachable } from '../store/store.ts';
@@ -26,16 +27,7 @@ export async function runProcess(
 ): Promise<RunningProcess> {
   const { config } = runtime;
   const log = logLine(config.logLevel);
-  const worker = parts.isWorking
-    ? createOutboxWorker({
-        store: runtime.store,
-        policy: runtime.policy,
-        clock: runtime.clock,
-        ids: runtime.ids,
-        systems: parts.systems,
-        log,
-      })
-    : null;
+  const worker = parts.isWorking ? createOutboxWorker({ ...runtime, systems: parts.systems, log }) : null;
   worker?.start();
 
   const checkpoint = async () => {
@@ -54,19 +46,26 @@ export async function runProcess(
       log('audit_checkpoint_failed', { error: error instanceof Error ? error.message : String(error) });
     }
   };
-  const timer = parts.isWorking ? setInterval(() => void checkpoint(), config.checkpointIntervalMs) : null;
+  const sweep = async () => {
+    try {
+      const swept = await sweepChangeRequests(runtime);
+      if (swept.expired + swept.overdue > 0) log('change_requests_swept', swept);
+    } catch (error) {
+      log('sweep_failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
+  const timer = parts.isWorking
+    ? setInterval(() => {
+        void checkpoint();
+        void sweep();
+      }, config.checkpointIntervalMs)
+    : null;
   timer?.unref();
 
   let server: FastifyInstance | null = null;
   if (parts.isServing) {
     server = await buildServer(
-      {
-        store: runtime.store,
-        policy: runtime.policy,
-        clock: runtime.clock,
-        ids: runtime.ids,
-        isDatabaseReachable: () => isDatabaseReachable(runtime.database.db),
-      },
+      { ...runtime, isDatabaseReachable: () => isDatabaseReachable(runtime.database.db) },
       {
         logger: {
           level: config.logLevel,

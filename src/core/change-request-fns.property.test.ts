@@ -129,6 +129,19 @@ const commandArb: fc.Arbitrary<ChangeRequestCommand | { type: 'apply'; by: Actor
       .map((c) => ({ type: 'mark_reverted' as const, revertRequestId: 'r', ...c })),
   },
   { weight: 20, arbitrary: fc.record({ by: actorArb }).map((c) => ({ type: 'apply' as const, ...c })) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ by: actorArb, assigneeId: fc.constantFrom('lead-1', 'lead-2') })
+      .map((c) => ({ type: 'assign' as const, ...c })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .record({ by: actorArb, text: fc.constantFrom('called back', ' ') })
+      .map((c) => ({ type: 'add_note' as const, ...c })),
+  },
+  { weight: 1, arbitrary: fc.constant({ type: 'flag_approval_overdue' as const }) },
 );
 
 /** An oracle written apart from the code under test: does the request carry what its tier and policy need? */

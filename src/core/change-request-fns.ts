@@ -1,3 +1,4 @@
+import { type BusinessCalendar, businessDeadline } from './business-day-fns.ts';
 import {
   type Actor,
   type ChangeItem,
@@ -21,6 +22,7 @@ import {
 } from './customer-types.ts';
 import { type FieldProblem, type PreferencesInput, validateFieldValue } from './field-validation-fns.ts';
 import {
+  calendarKeyFor,
   connectedSystemsFor,
   isApprovalRequired,
   isVerificationSatisfied,
@@ -55,6 +57,8 @@ export interface DecisionContext {
   readonly policy: Policy;
   /** ISO timestamp: the core has no clock. */
   readonly now: string;
+  /** Working calendars by policy key, for approval deadlines; without them no deadline is set. */
+  readonly calendars?: ReadonlyMap<string, BusinessCalendar> | undefined;
 }
 
 /** What the requester asked for, one field at a time; `value` absent means "still to be supplied". */
@@ -107,7 +111,10 @@ export type ChangeRequestCommand =
   | { readonly type: 'expire' }
   | { readonly type: 'mark_consistent' }
   | { readonly type: 'complete' }
-  | { readonly type: 'mark_reverted'; readonly by: Actor; readonly revertRequestId: string };
+  | { readonly type: 'mark_reverted'; readonly by: Actor; readonly revertRequestId: string }
+  | { readonly type: 'assign'; readonly by: Actor; readonly assigneeId: string }
+  | { readonly type: 'add_note'; readonly by: Actor; readonly text: string }
+  | { readonly type: 'flag_approval_overdue' };
 
 export type ChangeRequestCommandType = ChangeRequestCommand['type'];
 
@@ -140,7 +147,13 @@ const ALLOWED_FROM: Readonly<Record<ChangeRequestCommandType, readonly ChangeReq
   mark_consistent: ['propagating'],
   complete: ['consistent'],
   mark_reverted: ['propagating', 'consistent', 'completed'],
+  assign: ['awaiting_approval', 'escalated'],
+  add_note: [...PENDING_STATES, 'escalated', 'applied', 'propagating', 'consistent'],
+  flag_approval_overdue: ['awaiting_approval'],
 };
+
+/** Who may own a request in a queue and decide on it. */
+const QUEUE_OWNER_ROLES = new Set(['team_lead', 'manager']);
 
 const event = (
   type: ChangeRequestEventType,
@@ -276,6 +289,12 @@ function isUnchanged(field: FieldName, previous: unknown, proposed: unknown): bo
   return isSameValue(previous, proposed);
 }
 
+/** When an approval requested now is due, on the request's calendar (FAQ: "one to two business days"). */
+function approvalDeadline(request: ChangeRequest, context: DecisionContext): string | null {
+  const calendar = context.calendars?.get(request.calendarKey);
+  return calendar ? businessDeadline(context.now, context.policy.approvalSla.businessDays, calendar) : null;
+}
+
 /** Runs the transitions that need no one's input: verified → read-back; confirmed → approval. */
 function advance(request: ChangeRequest, context: DecisionContext, actor: Actor): Transition {
   const events: ChangeRequestEvent[] = [];
@@ -292,12 +311,14 @@ function advance(request: ChangeRequest, context: DecisionContext, actor: Actor)
     move('awaiting_confirmation', 'verification_satisfied', { methods: [...passedMethods(current)].sort() });
   }
   if (current.state === 'awaiting_confirmation' && isReadBackCurrent(current) && current.isApprovalRequired) {
+    const approvalDueAt = approvalDeadline(current, context);
     events.push(
       event('read_back_confirmed', actor, 'awaiting_confirmation', 'awaiting_approval', context.now, {
         revision: current.revision,
+        approvalDueAt,
       }),
     );
-    current = { ...current, state: 'awaiting_approval' };
+    current = { ...current, state: 'awaiting_approval', approvalDueAt, approvalOverdueAt: null };
   }
   return { request: current, events };
 }
@@ -339,6 +360,15 @@ export function receiveChangeRequest(input: ReceiveInput, context: DecisionConte
     processedBy: staffIdOf(input.requester),
     escalation: null,
     connectedSystems: connectedSystemsFor(context.policy, fields),
+    calendarKey: calendarKeyFor(
+      context.policy,
+      input.customer.postalAddress?.country ?? null,
+      input.customer.postalAddress?.region ?? null,
+    ),
+    approvalDueAt: null,
+    approvalOverdueAt: null,
+    assignee: null,
+    notes: [],
     revision: 1,
     version: 1,
     revertOf: null,
@@ -520,6 +550,8 @@ export function decide(
         connectedSystems: connectedSystemsFor(context.policy, fields),
         readBack: null,
         approval: null,
+        approvalDueAt: null,
+        approvalOverdueAt: null,
         revision: request.revision + 1,
         processedBy: [...new Set([...request.processedBy, ...staffIdOf(command.by)])],
         updatedAt: now,
@@ -638,6 +670,47 @@ export function decide(
         request: { ...stateChange(request, 'completed', now), completedAt: now },
         events: [event('completed', SYSTEM_ACTOR, from, 'completed', now)],
       });
+    case 'assign': {
+      if (!command.by.role || !QUEUE_OWNER_ROLES.has(command.by.role))
+        return fail('AUTH.FORBIDDEN', 'Only a team lead or manager may assign requests.');
+      const assignee = { id: command.assigneeId, assignedBy: command.by, assignedAt: now };
+      return ok({
+        request: { ...request, assignee, updatedAt: now },
+        events: [
+          event('assigned', command.by, from, from, now, {
+            assigneeId: command.assigneeId,
+            previousAssigneeId: request.assignee?.id ?? null,
+          }),
+        ],
+      });
+    }
+    case 'add_note': {
+      const text = command.text.trim();
+      if (text === '')
+        return fail('REQUEST.INVALID', 'Write the note; it is empty.', {
+          errors: [{ path: 'text', message: 'Write the note.' }],
+        });
+      return ok({
+        request: { ...request, notes: [...request.notes, { by: command.by, at: now, text }], updatedAt: now },
+        events: [event('note_added', command.by, from, from, now, { text })],
+      });
+    }
+    case 'flag_approval_overdue': {
+      if (!request.approvalDueAt || now < request.approvalDueAt || request.approvalOverdueAt)
+        return fail(
+          'CHANGE_REQUEST.ILLEGAL_TRANSITION',
+          `The approval of change request ${request.id} is not overdue.`,
+        );
+      return ok({
+        request: { ...request, approvalOverdueAt: now, updatedAt: now },
+        events: [
+          event('approval_overdue', SYSTEM_ACTOR, from, from, now, {
+            approvalDueAt: request.approvalDueAt,
+            escalatedTo: 'manager',
+          }),
+        ],
+      });
+    }
     case 'mark_reverted':
       return ok({
         request: stateChange(request, 'reverted', now),

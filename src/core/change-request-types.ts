@@ -143,6 +143,16 @@ export const ChangeRequestSchema = z.object({
     })
     .nullable(),
   connectedSystems: z.array(z.string()),
+  /** The working calendar (policy key) for deadlines, chosen from the customer's address at intake. */
+  calendarKey: z.string(),
+  /** When the approval is due; set on entering `awaiting_approval`. */
+  approvalDueAt: z.string().nullable(),
+  /** When the approval deadline passed unmet and the request was flagged to managers. */
+  approvalOverdueAt: z.string().nullable(),
+  /** The team lead or manager who owns the request in a queue. */
+  assignee: z.object({ id: z.string(), assignedBy: ActorSchema, assignedAt: z.string() }).nullable(),
+  /** Working notes (the SOP's record notes on escalations), in order. */
+  notes: z.array(z.object({ by: ActorSchema, at: z.string(), text: z.string() })),
   /** Incremented by every edit; a read-back or approval belongs to one revision. */
   revision: z.number().int(),
   /** Optimistic-concurrency version of the stored request. */
@@ -176,6 +186,9 @@ export const CHANGE_REQUEST_EVENT_TYPES = [
   'cancelled',
   'expired',
   'reverted',
+  'assigned',
+  'note_added',
+  'approval_overdue',
 ] as const;
 export type ChangeRequestEventType = (typeof CHANGE_REQUEST_EVENT_TYPES)[number];
 

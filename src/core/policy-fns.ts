@@ -34,7 +34,19 @@ export function parsePolicy(document: unknown): Result<Policy, PolicyProblem[]> 
     };
   }
   const problems: PolicyProblem[] = [];
-  const { tiers } = parsed.data;
+  const { tiers, approvalSla } = parsed.data;
+  if (!approvalSla.calendars[approvalSla.defaultCalendar])
+    problems.push({
+      path: 'approvalSla.defaultCalendar',
+      fix: `Name one of the calendars: ${Object.keys(approvalSla.calendars).join(', ')}.`,
+    });
+  for (const [key, calendar] of Object.entries(approvalSla.calendars)) {
+    if (!isKnownTimeZone(calendar.timeZone))
+      problems.push({
+        path: `approvalSla.calendars.${key}.timeZone`,
+        fix: `"${calendar.timeZone}" is not an IANA time zone; write e.g. Australia/Melbourne.`,
+      });
+  }
   // Verifying for a higher risk must also cover every lower one; otherwise a mixed request could pass
   // its highest tier while failing a lower tier's rule.
   RISK_TIERS.forEach((tier, rank) => {
@@ -50,6 +62,23 @@ export function parsePolicy(document: unknown): Result<Policy, PolicyProblem[]> 
     });
   });
   return problems.length > 0 ? { ok: false, error: problems } : { ok: true, value: parsed.data };
+}
+
+function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The calendar key for a customer in `country` / `region`: the most specific one the policy has, else its default. */
+export function calendarKeyFor(policy: Policy, country: string | null, region: string | null): string {
+  const { calendars, defaultCalendar } = policy.approvalSla;
+  if (country && region && calendars[`${country}-${region}`]) return `${country}-${region}`;
+  if (country && calendars[country]) return country;
+  return defaultCalendar;
 }
 
 export const tierRank = (tier: RiskTier): number => RISK_TIERS.indexOf(tier);

@@ -54,6 +54,30 @@ export const PolicySchema = z.strictObject({
   ),
   /** A change request not applied within this many days expires. */
   requestLifetimeDays: z.number().int().min(1).max(365).default(14),
+  /** When approvals are due, on which working calendar (FAQ: one to two business days). */
+  approvalSla: z
+    .strictObject({
+      businessDays: z.number().int().min(1).max(30).default(1),
+      /** Key of the calendar used when the customer's country (or country-region) has none of its own. */
+      defaultCalendar: z.string().default('AU-VIC'),
+      /** Keyed `CC` or `CC-REGION` (ISO 3166); the customer's address picks the most specific match. */
+      calendars: z
+        .record(
+          z.string().regex(/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/),
+          z.strictObject({
+            country: z.string().length(2),
+            region: z.string().optional(),
+            timeZone: z.string().min(1),
+          }),
+        )
+        .default({
+          'AU-VIC': { country: 'AU', region: 'VIC', timeZone: 'Australia/Melbourne' },
+          AU: { country: 'AU', timeZone: 'Australia/Sydney' },
+          GB: { country: 'GB', timeZone: 'Europe/London' },
+          US: { country: 'US', timeZone: 'America/New_York' },
+        }),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type TierRule = Policy['tiers'][RiskTier];

@@ -110,6 +110,16 @@ export const ChangeRequestViewSchema = z
       })
       .nullable(),
     connectedSystems: z.array(z.string()),
+    approvalDueAt: z
+      .string()
+      .nullable()
+      .describe('When the approval is due (end of the business day, on the request’s calendar).'),
+    approvalOverdueAt: z
+      .string()
+      .nullable()
+      .describe('When the deadline passed unmet and the request was flagged to managers.'),
+    assignee: z.object({ id: z.string(), assignedBy: ActorSchema, assignedAt: z.string() }).nullable(),
+    notes: z.array(z.object({ by: ActorSchema, at: z.string(), text: z.string() })),
     revision: z.number(),
     version: z.number(),
     createdAt: z.string(),
@@ -185,5 +195,84 @@ export const AuditQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).optional(),
 });
 
+/** `<ISO time>_<uuid>`: the sort key and id of the last item of a queue page. */
+const QUEUE_CURSOR_PATTERN =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export const pageOf = <T extends z.ZodType>(item: T) =>
   z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+export const EscalateBodySchema = z.strictObject({
+  reason: EscalationReasonSchema,
+  note: z.string().trim().min(1).max(2000),
+});
+
+export const ResolveBodySchema = z.strictObject({
+  resolution: z
+    .enum(['resume', 'close'])
+    .describe('resume: back into the flow where it was escalated; close: cancel it.'),
+  note: z.string().trim().min(1).max(2000),
+});
+
+export const AssignBodySchema = z.strictObject({ assigneeId: z.uuid().describe('A team lead or manager.') });
+
+export const NoteBodySchema = z.strictObject({ text: z.string().trim().min(1).max(4000) });
+
+export const PreviewSchema = z
+  .object({
+    changeRequestId: z.string(),
+    customerVersion: z.number(),
+    state: ChangeRequestStateSchema,
+    tier: RiskTierSchema,
+    changes: z.array(
+      z.object({
+        field: FieldNameSchema,
+        current: z.unknown().describe('The value on the record now.'),
+        proposed: z.unknown().describe('The normalised value that will be written.'),
+        hasMovedSinceReceived: z
+          .boolean()
+          .describe('True if the record changed since the request was received; applying will escalate.'),
+      }),
+    ),
+    verifications: z.array(
+      z.object({
+        method: VerificationMethodSchema,
+        outcome: z.enum(['passed', 'failed']),
+        evidence: z.record(z.string(), z.unknown()),
+        recordedBy: ActorSchema,
+        recordedAt: z.string(),
+      }),
+    ),
+    readBack: z
+      .object({ confirmedBy: ActorSchema, confirmedAt: z.string(), revision: z.number() })
+      .nullable(),
+    approvalDueAt: z.string().nullable(),
+  })
+  .meta({ id: 'ChangeRequestPreview' });
+
+export const ApprovalQueueQuerySchema = z.strictObject({
+  tier: RiskTierSchema.optional(),
+  overdue: z
+    .enum(['true', 'false'])
+    .optional()
+    .describe('true: only past their deadline; false: only within it.'),
+  assigneeId: z.uuid().optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: z
+    .string()
+    .regex(QUEUE_CURSOR_PATTERN, 'Pass the nextCursor of the previous page unchanged.')
+    .optional()
+    .describe('The nextCursor of the previous page.'),
+});
+
+export const EscalationQueueQuerySchema = z.strictObject({
+  reason: EscalationReasonSchema.optional(),
+  assigneeId: z.uuid().optional(),
+  unassigned: z.enum(['true', 'false']).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: z
+    .string()
+    .regex(QUEUE_CURSOR_PATTERN, 'Pass the nextCursor of the previous page unchanged.')
+    .optional()
+    .describe('The nextCursor of the previous page.'),
+});

@@ -12,6 +12,7 @@ import { handleError, sendProblem } from './problem.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
 import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import { registerQueueRoutes } from './routes/queue-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
 
 /** Change requests are small; a larger body is a mistake or an attack. */
@@ -77,6 +78,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerChangeRequestRoutes(api, deps);
     registerCustomerRoutes(api, deps);
     registerAuditRoutes(api, deps);
+    registerQueueRoutes(api, deps);
   });
 
   return app;

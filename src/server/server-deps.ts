@@ -1,10 +1,6 @@
-import type { Clock, IdSource, Store } from '../app/ports.ts';
-import type { Policy } from '../core/policy-types.ts';
+import type { Store, UseCaseContext } from '../app/ports.ts';
 
-export interface ServerDeps {
+export interface ServerDeps extends UseCaseContext {
   readonly store: Store;
-  readonly policy: Policy;
-  readonly clock: Clock;
-  readonly ids: IdSource;
   readonly isDatabaseReachable: () => Promise<boolean>;
 }

@@ -37,6 +37,10 @@ export function changeRequestView(request: ChangeRequest, policy: Policy) {
         }
       : null,
     connectedSystems: request.connectedSystems,
+    approvalDueAt: request.approvalDueAt,
+    approvalOverdueAt: request.approvalOverdueAt,
+    assignee: request.assignee,
+    notes: request.notes,
     revision: request.revision,
     version: request.version,
     createdAt: request.createdAt,

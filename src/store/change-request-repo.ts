@@ -1,11 +1,13 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Page } from '../app/ports.ts';
 import type { ChangeRequest, ChangeRequestState } from '../core/change-request-types.ts';
+import { PENDING_STATES } from '../core/change-request-types.ts';
 import { json, parsed } from './row-fns.ts';
 import type { Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
 
-// The aggregate is stored whole in `body`; the columns beside it exist for lookups and ordering.
+// The aggregate is stored whole in `body`; the columns beside it exist for lookups, queues and ordering.
 const toRow = (request: ChangeRequest) => ({
   id: request.id,
   customer_id: request.customerId,
@@ -16,8 +18,14 @@ const toRow = (request: ChangeRequest) => ({
   created_at: request.createdAt,
   updated_at: request.updatedAt,
   expires_at: request.expiresAt,
+  approval_due_at: request.state === 'awaiting_approval' ? request.approvalDueAt : null,
+  assignee_id: request.assignee?.id ?? null,
+  escalation_reason: request.escalation?.reason ?? null,
+  escalated_at: request.escalation?.escalatedAt ?? null,
   body: json(request),
 });
+
+const fromBody = (body: unknown): ChangeRequest => parsed<ChangeRequest>(body);
 
 export async function insertChangeRequest(db: Executor, request: ChangeRequest): Promise<void> {
   await db.insertInto('change_request').values(toRow(request)).execute();
@@ -25,7 +33,7 @@ export async function insertChangeRequest(db: Executor, request: ChangeRequest):
 
 export async function findChangeRequest(db: Executor, id: string): Promise<ChangeRequest | null> {
   const row = await db.selectFrom('change_request').select('body').where('id', '=', id).executeTakeFirst();
-  return row ? parsed<ChangeRequest>(row.body) : null;
+  return row ? fromBody(row.body) : null;
 }
 
 export async function lockChangeRequest(db: Executor, id: string): Promise<ChangeRequest | null> {
@@ -35,7 +43,7 @@ export async function lockChangeRequest(db: Executor, id: string): Promise<Chang
     .where('id', '=', id)
     .forUpdate()
     .executeTakeFirst();
-  return row ? parsed<ChangeRequest>(row.body) : null;
+  return row ? fromBody(row.body) : null;
 }
 
 /** Saves the request if the stored version is still `expectedVersion`; false means a concurrent writer won. */
@@ -65,7 +73,7 @@ export interface ChangeRequestFilter {
 export async function listChangeRequests(
   db: Executor,
   filter: ChangeRequestFilter,
-): Promise<{ requests: ChangeRequest[]; nextCursor: string | null }> {
+): Promise<Page<ChangeRequest>> {
   let query = db
     .selectFrom('change_request')
     .select(['id', 'body'])
@@ -77,7 +85,120 @@ export async function listChangeRequests(
   const rows = await query.execute();
   const page = rows.slice(0, filter.limit);
   return {
-    requests: page.map((row) => parsed<ChangeRequest>(row.body)),
+    items: page.map((row) => fromBody(row.body)),
     nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
   };
+}
+
+// Queue cursors carry the sort key and the id (`<ISO time>_<uuid>`), stable under inserts. The API schema
+// validates their shape (QUEUE_CURSOR_PATTERN), so a malformed one never reaches here.
+const encodeCursor = (key: string, id: string) => `${key}_${id}`;
+const decodeCursor = (cursor: string | undefined): [string, string] | null => {
+  const at = cursor?.indexOf('_') ?? -1;
+  return cursor && at > 0 ? [cursor.slice(0, at), cursor.slice(at + 1)] : null;
+};
+
+const FAR_FUTURE = '9999-12-31T00:00:00.000Z';
+
+/** The approval queue: oldest deadline first; `isOverdue` keeps only (or drops) requests past their deadline at `now`. */
+export async function listApprovalQueue(
+  db: Executor,
+  filter: {
+    tier?: string | undefined;
+    isOverdue?: boolean | undefined;
+    assigneeId?: string | undefined;
+    now: string;
+    limit: number;
+    after?: string | undefined;
+  },
+): Promise<Page<ChangeRequest>> {
+  const dueKey = sql<string>`coalesce(approval_due_at, ${FAR_FUTURE}::timestamptz)`;
+  let query = db
+    .selectFrom('change_request')
+    .select(['id', 'body', sql<Date>`${dueKey}`.as('due_key')])
+    .where('state', '=', 'awaiting_approval')
+    .orderBy(dueKey)
+    .orderBy('id')
+    .limit(filter.limit + 1);
+  if (filter.tier) query = query.where('tier', '=', filter.tier);
+  if (filter.assigneeId) query = query.where('assignee_id', '=', filter.assigneeId);
+  if (filter.isOverdue === true) query = query.where('approval_due_at', '<=', new Date(filter.now));
+  if (filter.isOverdue === false)
+    query = query.where((eb) =>
+      eb.or([eb('approval_due_at', 'is', null), eb('approval_due_at', '>', new Date(filter.now))]),
+    );
+  const cursor = decodeCursor(filter.after);
+  if (cursor)
+    query = query.where(sql<boolean>`(${dueKey}, id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
+  const rows = await query.execute();
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => fromBody(row.body)),
+    nextCursor:
+      rows.length > filter.limit && last ? encodeCursor(new Date(last.due_key).toISOString(), last.id) : null,
+  };
+}
+
+/** The escalation queue: longest-waiting first. */
+export async function listEscalationQueue(
+  db: Executor,
+  filter: {
+    reason?: string | undefined;
+    assigneeId?: string | undefined;
+    isUnassigned?: boolean | undefined;
+    limit: number;
+    after?: string | undefined;
+  },
+): Promise<Page<ChangeRequest>> {
+  let query = db
+    .selectFrom('change_request')
+    .select(['id', 'body', 'escalated_at'])
+    .where('state', '=', 'escalated')
+    .orderBy('escalated_at')
+    .orderBy('id')
+    .limit(filter.limit + 1);
+  if (filter.reason) query = query.where('escalation_reason', '=', filter.reason);
+  if (filter.assigneeId) query = query.where('assignee_id', '=', filter.assigneeId);
+  if (filter.isUnassigned) query = query.where('assignee_id', 'is', null);
+  const cursor = decodeCursor(filter.after);
+  if (cursor)
+    query = query.where(sql<boolean>`(escalated_at, id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
+  const rows = await query.execute();
+  const page = rows.slice(0, filter.limit);
+  const last = page.at(-1);
+  return {
+    items: page.map((row) => fromBody(row.body)),
+    nextCursor:
+      rows.length > filter.limit && last?.escalated_at
+        ? encodeCursor(new Date(last.escalated_at).toISOString(), last.id)
+        : null,
+  };
+}
+
+/** Requests whose time ran out at `now`: pending ones past expiry, approvals past their deadline not yet flagged. */
+export async function listDueChangeRequests(
+  db: Executor,
+  now: string,
+  limit: number,
+): Promise<{ expired: string[]; overdue: string[] }> {
+  const at = new Date(now);
+  const expired = await db
+    .selectFrom('change_request')
+    .select('id')
+    .where('state', 'in', [...PENDING_STATES])
+    .where('expires_at', '<=', at)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute();
+  const overdue = await db
+    .selectFrom('change_request')
+    .select('id')
+    .where('state', '=', 'awaiting_approval')
+    .where('approval_due_at', '<=', at)
+    .where(sql<boolean>`(body->>'approvalOverdueAt') IS NULL`)
+    .orderBy('approval_due_at')
+    .limit(limit)
+    .execute();
+  return { expired: expired.map((row) => row.id), overdue: overdue.map((row) => row.id) };
 }

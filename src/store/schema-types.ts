@@ -33,6 +33,10 @@ export interface ChangeRequestTable {
   updated_at: Timestamp;
   expires_at: Timestamp;
   body: Json<unknown>;
+  approval_due_at: Timestamp | null;
+  assignee_id: string | null;
+  escalation_reason: string | null;
+  escalated_at: Timestamp | null;
 }
 
 export interface AuditEntryTable {

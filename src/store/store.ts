@@ -34,10 +34,10 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     insertChangeRequest: (request) => changeRequests.insertChangeRequest(db, request),
     updateChangeRequest: (request, expectedVersion) =>
       changeRequests.updateChangeRequestIfVersion(db, request, expectedVersion),
-    listChangeRequests: async (query) => {
-      const page = await changeRequests.listChangeRequests(db, query);
-      return { items: page.requests, nextCursor: page.nextCursor };
-    },
+    listChangeRequests: (query) => changeRequests.listChangeRequests(db, query),
+    listApprovalQueue: (query) => changeRequests.listApprovalQueue(db, query),
+    listEscalationQueue: (query) => changeRequests.listEscalationQueue(db, query),
+    listDueChangeRequests: (now, limit) => changeRequests.listDueChangeRequests(db, now, limit),
 
     appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256),
     listAudit: (query) => audit.listAuditEntries(db, query),

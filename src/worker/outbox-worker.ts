@@ -1,14 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { markConsistentIfDelivered } from '../app/mark-change-request-consistent.ts';
-import type { ClaimedOutboxMessage, Clock, ConnectedSystem, IdSource, Store } from '../app/ports.ts';
-import type { Policy } from '../core/policy-types.ts';
+import type { ClaimedOutboxMessage, ConnectedSystem, Store, UseCaseContext } from '../app/ports.ts';
 import { DEFAULT_RETRY_POLICY, nextRetryAt, type RetryPolicy } from '../core/retry-fns.ts';
 
-export interface OutboxWorkerOptions {
+export interface OutboxWorkerOptions extends UseCaseContext {
   readonly store: Store;
-  readonly policy: Policy;
-  readonly clock: Clock;
-  readonly ids: IdSource;
   readonly systems: ReadonlyMap<string, ConnectedSystem>;
   readonly retry?: RetryPolicy;
   readonly batchSize?: number;

@@ -31,6 +31,7 @@ export function errorCodesMarkdown(): string {
 export async function openApiDocument(): Promise<unknown> {
   const server = await buildServer({
     store: {} as Store,
+    calendars: new Map(),
     policy: defaultPolicy(),
     clock: systemClock,
     ids: uuidV7Ids,

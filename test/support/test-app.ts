@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
+import { calendarsFor } from '../../src/adapters/calendars.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
 import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
@@ -11,6 +12,7 @@ import { type NewCustomerInput, newCustomer } from '../../src/core/customer-fns.
 import type { Customer } from '../../src/core/customer-types.ts';
 import type { Policy } from '../../src/core/policy-types.ts';
 import { buildServer } from '../../src/server/http-server.ts';
+import type { ServerDeps } from '../../src/server/server-deps.ts';
 import type { AmendDatabase } from '../../src/store/database.ts';
 import { createStore, isDatabaseReachable } from '../../src/store/store.ts';
 import { openTestDatabase } from './test-database.ts';
@@ -45,13 +47,7 @@ export interface TestApp {
   readonly store: Store;
   readonly policy: Policy;
   readonly clock: ReturnType<typeof manualClock>;
-  readonly deps: {
-    store: Store;
-    policy: Policy;
-    clock: Clock;
-    ids: typeof uuidV7Ids;
-    isDatabaseReachable: () => Promise<boolean>;
-  };
+  readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock> };
   readonly server: FastifyInstance;
   readonly signer: ReturnType<typeof testSigner>;
   addCustomer(input?: Partial<NewCustomerInput>): Promise<Customer>;
@@ -76,6 +72,7 @@ export async function createTestApp(options: { policy?: Policy } = {}): Promise<
     policy,
     clock,
     ids: uuidV7Ids,
+    calendars: calendarsFor(policy),
     isDatabaseReachable: () => isDatabaseReachable(database.db),
   };
   const server = await buildServer(deps);

@@ -2,25 +2,33 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sha256Hex } from '../../adapters/audit-signer.ts';
+import { addChangeRequestNote, assignChangeRequest } from '../../app/assign-change-request.ts';
 import { cancelChangeRequest } from '../../app/cancel-change-request.ts';
 import { confirmChangeRequest } from '../../app/confirm-change-request.ts';
 import { approveChangeRequest, rejectChangeRequest } from '../../app/decide-approval.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
+import { escalateChangeRequest, resolveEscalation } from '../../app/escalate-change-request.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
+import { conflictingFields } from '../../core/change-request-fns.ts';
 import type { ChangeRequest, Channel } from '../../core/change-request-types.ts';
 import type { Result } from '../../core/result.ts';
 import { canonicalJson } from '../../core/value-fns.ts';
 import {
+  AssignBodySchema,
   ChangeRequestDetailSchema,
   ChangeRequestListQuerySchema,
   ChangeRequestViewSchema,
   ConfirmBodySchema,
   EditBodySchema,
+  EscalateBodySchema,
   IdParamsSchema,
+  NoteBodySchema,
+  PreviewSchema,
   ProblemSchema,
   pageOf,
   ReasonBodySchema,
+  ResolveBodySchema,
   SubmitChangeRequestBodySchema,
   VerifyBodySchema,
 } from '../api-schemas.ts';
@@ -259,6 +267,98 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         expectedVersionOf(request),
       ),
   );
+  command(
+    'escalate',
+    'Escalate to a team lead with a reason code (SOP escalation causes)',
+    EscalateBodySchema,
+    staff,
+    (id, request) =>
+      escalateChangeRequest(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.reason,
+        request.body.note,
+        expectedVersionOf(request),
+      ),
+  );
+  command(
+    'resolve',
+    'Resolve an escalation: resume the flow or close the request',
+    ResolveBodySchema,
+    deciders,
+    (id, request) =>
+      resolveEscalation(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.resolution,
+        request.body.note,
+        expectedVersionOf(request),
+      ),
+  );
+  command(
+    'assign',
+    'Give a queued request to a team lead or manager',
+    AssignBodySchema,
+    deciders,
+    (id, request) =>
+      assignChangeRequest(
+        deps,
+        id,
+        request.principal!.actor,
+        request.body.assigneeId,
+        expectedVersionOf(request),
+      ),
+  );
+  command('notes', 'Add a working note to the request’s record', NoteBodySchema, staff, (id, request) =>
+    addChangeRequestNote(deps, id, request.principal!.actor, request.body.text, expectedVersionOf(request)),
+  );
+
+  api.get(
+    '/api/v1/change-requests/:id/preview',
+    {
+      preHandler: requireRole('representative', 'team_lead', 'manager', 'auditor'),
+      schema: {
+        tags: ['change requests'],
+        summary:
+          'What applying would write (old → new, normalised) and the verification evidence, for the approver',
+        params: IdParamsSchema,
+        response: { 200: PreviewSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const found = await deps.store.findChangeRequest(request.params.id);
+      if (!found)
+        return sendProblem(reply, request, {
+          code: 'CHANGE_REQUEST.NOT_FOUND',
+          message: `No change request has id ${request.params.id}.`,
+        });
+      const customer = await deps.store.findCustomer(found.customerId);
+      if (!customer)
+        return sendProblem(reply, request, {
+          code: 'CUSTOMER.NOT_FOUND',
+          message: `No customer has id ${found.customerId}.`,
+        });
+      const moved = new Set(conflictingFields(found, customer));
+      return {
+        changeRequestId: found.id,
+        customerVersion: customer.version,
+        state: found.state,
+        tier: found.tier,
+        changes: found.items.map((item) => ({
+          field: item.field,
+          current: customer[item.field] ?? null,
+          proposed: item.proposed ?? null,
+          hasMovedSinceReceived: moved.has(item.field),
+        })),
+        verifications: found.verifications.map(({ id: _id, ...verification }) => verification),
+        readBack: found.readBack,
+        approvalDueAt: found.approvalDueAt,
+      };
+    },
+  );
+
   command('cancel', 'Cancel a request not yet applied', ReasonBodySchema, staffOrIntegration, (id, request) =>
     cancelChangeRequest(deps, id, request.principal!.actor, request.body.reason, expectedVersionOf(request)),
   );

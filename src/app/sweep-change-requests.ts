@@ -1,0 +1,25 @@
+import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import type { Store } from './ports.ts';
+import { type Deps, runChangeRequestCommand } from './run-change-request-command.ts';
+
+const SWEEP_BATCH = 200;
+
+/**
+ * Acts on requests whose time ran out: pending requests past their lifetime expire; approvals past their
+ * business-day deadline are flagged overdue and routed to managers (an audit entry records the breach).
+ */
+export async function sweepChangeRequests(
+  deps: Deps & { readonly store: Pick<Store, 'transaction' | 'listDueChangeRequests'> },
+): Promise<{ expired: number; overdue: number }> {
+  const due = await deps.store.listDueChangeRequests(deps.clock.now().toISOString(), SWEEP_BATCH);
+  let expired = 0;
+  let overdue = 0;
+  for (const id of due.expired) {
+    if ((await runChangeRequestCommand(deps, id, SYSTEM_ACTOR, () => ({ type: 'expire' }))).ok) expired += 1;
+  }
+  for (const id of due.overdue) {
+    if ((await runChangeRequestCommand(deps, id, SYSTEM_ACTOR, () => ({ type: 'flag_approval_overdue' }))).ok)
+      overdue += 1;
+  }
+  return { expired, overdue };
+}
