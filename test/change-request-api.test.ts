@@ -179,6 +179,10 @@ describe('change requests over HTTP', () => {
     expect(audit.items[0].details).toMatchObject({
       changes: [{ field: 'legalName', old: 'A*** M*** L***', new: 'A*** M*** L*** R***' }],
       approvedBy: secondLead.id,
+      approvalReason: 'Certificate checked',
+      reason: 'Marriage',
+      readBackBy: representative.id,
+      verifiedBy: [{ verificationId: expect.any(String), method: 'id_document', by: representative.id }],
     });
   });
 

@@ -773,10 +773,14 @@ export function applyToCustomer(
       old: item.previous,
       new: updated[item.field],
     })),
+    // Why, and under which authorisation: the evidence itself is in the verification entries it names.
+    reason: request.reason,
     verifiedBy: request.verifications
       .filter((v) => v.outcome === 'passed')
-      .map((v) => ({ method: v.method, by: v.recordedBy.id })),
+      .map((v) => ({ verificationId: v.id, method: v.method, by: v.recordedBy.id })),
+    readBackBy: request.readBack?.confirmedBy.id ?? null,
     approvedBy: request.approval?.approver.id ?? null,
+    approvalReason: request.approval?.reason ?? null,
   });
   const propagating = stateChange(applied, 'propagating', now);
   const events = [
