@@ -26,14 +26,8 @@ const call = (
   method: 'GET' | 'POST',
   url: string,
   payload?: unknown,
-  headers: Record<string, string> = {},
-) =>
-  app.server.inject({
-    method,
-    url,
-    payload: payload as object,
-    headers: { authorization: `Bearer ${who.apiKey}`, ...headers },
-  });
+  headers?: Record<string, string>,
+) => app.call(who.apiKey, method, url, payload, headers);
 
 const ID_DOCUMENT = {
   method: 'id_document',

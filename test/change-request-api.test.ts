@@ -21,14 +21,8 @@ const call = (
   method: 'GET' | 'POST',
   url: string,
   payload?: unknown,
-  headers: Record<string, string> = {},
-) =>
-  app.server.inject({
-    method,
-    url,
-    payload: payload as object,
-    headers: { authorization: `Bearer ${apiKey}`, ...headers },
-  });
+  headers?: Record<string, string>,
+) => app.call(apiKey, method, url, payload, headers);
 
 describe('change requests over HTTP', () => {
   it('applies an integration’s confirmed basic change at once and propagates it', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
-import { confirmChangeRequest } from '../src/app/confirm-change-request.ts';
+import { runChangeRequestCommand } from '../src/app/run-change-request-command.ts';
 import { submitChangeRequest } from '../src/app/submit-change-request.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import { verifyIdentity } from '../src/app/verify-identity.ts';
@@ -83,7 +83,13 @@ describe('concurrent changes', () => {
         });
     }
     const outcomes = await Promise.all(
-      ids.map((id) => confirmChangeRequest(app.deps, id, representative, 1)),
+      ids.map((id) =>
+        runChangeRequestCommand(app.deps, id, representative, () => ({
+          type: 'confirm_read_back',
+          by: representative,
+          revision: 1,
+        })),
+      ),
     );
     const states = outcomes.map((outcome) => (outcome.ok ? outcome.value.state : outcome.error.code)).sort();
     expect(states).toEqual(['escalated', 'propagating']);

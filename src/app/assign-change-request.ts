@@ -28,20 +28,3 @@ export async function assignChangeRequest(
     { expectedVersion },
   );
 }
-
-/** Adds a working note to the request's record (visible in its timeline and the customer's history). */
-export function addChangeRequestNote(
-  deps: Deps,
-  changeRequestId: string,
-  actor: Actor,
-  text: string,
-  expectedVersion?: number,
-): Promise<Result<ChangeRequest>> {
-  return runChangeRequestCommand(
-    deps,
-    changeRequestId,
-    actor,
-    () => ({ type: 'add_note', by: actor, text }),
-    { expectedVersion },
-  );
-}

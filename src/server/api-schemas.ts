@@ -250,6 +250,16 @@ export const PreviewSchema = z
   })
   .meta({ id: 'ChangeRequestPreview' });
 
+/** Paging shared by the queues. */
+const queuePaging = {
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  after: z
+    .string()
+    .regex(QUEUE_CURSOR_PATTERN, 'Pass the nextCursor of the previous page unchanged.')
+    .optional()
+    .describe('The nextCursor of the previous page.'),
+};
+
 export const ApprovalQueueQuerySchema = z.strictObject({
   tier: RiskTierSchema.optional(),
   overdue: z
@@ -257,22 +267,12 @@ export const ApprovalQueueQuerySchema = z.strictObject({
     .optional()
     .describe('true: only past their deadline; false: only within it.'),
   assigneeId: z.uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  after: z
-    .string()
-    .regex(QUEUE_CURSOR_PATTERN, 'Pass the nextCursor of the previous page unchanged.')
-    .optional()
-    .describe('The nextCursor of the previous page.'),
+  ...queuePaging,
 });
 
 export const EscalationQueueQuerySchema = z.strictObject({
   reason: EscalationReasonSchema.optional(),
   assigneeId: z.uuid().optional(),
   unassigned: z.enum(['true', 'false']).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  after: z
-    .string()
-    .regex(QUEUE_CURSOR_PATTERN, 'Pass the nextCursor of the previous page unchanged.')
-    .optional()
-    .describe('The nextCursor of the previous page.'),
+  ...queuePaging,
 });

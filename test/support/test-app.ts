@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../../src/adapters/calendars.ts';
@@ -56,6 +56,14 @@ export interface TestApp {
     name?: string,
   ): Promise<{ id: string; apiKey: string }>;
   addIntegration(name?: string): Promise<{ id: string; apiKey: string }>;
+  /** An HTTP call to the real server (inject), authenticated with an API key. */
+  call(
+    apiKey: string,
+    method: 'GET' | 'POST',
+    url: string,
+    payload?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
@@ -120,6 +128,13 @@ export async function createTestApp(options: { policy?: Policy } = {}): Promise<
       return { id: enrolled.user.id, apiKey: enrolled.apiKey };
     },
     addIntegration: (name = 'test integration') => enrolIntegration(enrolDeps, name),
+    call: (apiKey, method, url, payload, headers = {}) =>
+      server.inject({
+        method,
+        url,
+        payload: payload as object,
+        headers: { authorization: `Bearer ${apiKey}`, ...headers },
+      }),
     close: async () => {
       await server.close();
       await database.close();

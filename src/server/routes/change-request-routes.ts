@@ -2,16 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sha256Hex } from '../../adapters/audit-signer.ts';
-import { addChangeRequestNote, assignChangeRequest } from '../../app/assign-change-request.ts';
-import { cancelChangeRequest } from '../../app/cancel-change-request.ts';
-import { confirmChangeRequest } from '../../app/confirm-change-request.ts';
-import { approveChangeRequest, rejectChangeRequest } from '../../app/decide-approval.ts';
+import { assignChangeRequest } from '../../app/assign-change-request.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
-import { escalateChangeRequest, resolveEscalation } from '../../app/escalate-change-request.ts';
+import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
-import { conflictingFields } from '../../core/change-request-fns.ts';
-import type { ChangeRequest, Channel } from '../../core/change-request-types.ts';
+import { type ChangeRequestCommand, conflictingFields } from '../../core/change-request-fns.ts';
+import type { Actor, ChangeRequest, Channel } from '../../core/change-request-types.ts';
 import type { Result } from '../../core/result.ts';
 import { canonicalJson } from '../../core/value-fns.ts';
 import {
@@ -209,6 +206,26 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         answer(request, reply, await run((request.params as { id: string }).id, request as never)),
     );
 
+  // Commands that need nothing but the caller and the body: the core decides, the shared use case persists.
+  const decided = <B extends z.ZodType>(
+    verb: string,
+    summary: string,
+    body: B,
+    guard: typeof staff,
+    toCommand: (by: Actor, body: z.infer<B>) => ChangeRequestCommand,
+  ) =>
+    command(verb, summary, body, guard, (id, request) =>
+      runChangeRequestCommand(
+        deps,
+        id,
+        request.principal!.actor,
+        () => toCommand(request.principal!.actor, request.body),
+        {
+          expectedVersion: expectedVersionOf(request),
+        },
+      ),
+    );
+
   command(
     'verify',
     'Record an identity check with its evidence (procedure step 2)',
@@ -217,19 +234,12 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     (id, request) =>
       verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
   );
-  command(
+  decided(
     'confirm',
     'Record that the requester confirmed the read-back values (procedure step 3.3)',
     ConfirmBodySchema,
     staffOrIntegration,
-    (id, request) =>
-      confirmChangeRequest(
-        deps,
-        id,
-        request.principal!.actor,
-        request.body.revision,
-        expectedVersionOf(request),
-      ),
+    (by, body) => ({ type: 'confirm_read_back', by, revision: body.revision }),
   );
   command(
     'edit',
@@ -239,63 +249,33 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     (id, request) =>
       editChangeRequest(deps, id, request.principal!.actor, request.body.changes, expectedVersionOf(request)),
   );
-  command(
+  decided(
     'approve',
     'Approve as a second person (procedure step 7.2); applies the change',
     ReasonBodySchema,
     deciders,
-    (id, request) =>
-      approveChangeRequest(
-        deps,
-        id,
-        request.principal!.actor,
-        request.body.reason,
-        expectedVersionOf(request),
-      ),
+    (by, body) => ({ type: 'approve', by, reason: body.reason }),
   );
-  command(
+  decided(
     'reject',
     'Reject, returning the request to the requester with the reason',
     ReasonBodySchema,
     deciders,
-    (id, request) =>
-      rejectChangeRequest(
-        deps,
-        id,
-        request.principal!.actor,
-        request.body.reason,
-        expectedVersionOf(request),
-      ),
+    (by, body) => ({ type: 'reject', by, reason: body.reason }),
   );
-  command(
+  decided(
     'escalate',
     'Escalate to a team lead with a reason code (SOP escalation causes)',
     EscalateBodySchema,
     staff,
-    (id, request) =>
-      escalateChangeRequest(
-        deps,
-        id,
-        request.principal!.actor,
-        request.body.reason,
-        request.body.note,
-        expectedVersionOf(request),
-      ),
+    (by, body) => ({ type: 'escalate', by, reason: body.reason, note: body.note }),
   );
-  command(
+  decided(
     'resolve',
     'Resolve an escalation: resume the flow or close the request',
     ResolveBodySchema,
     deciders,
-    (id, request) =>
-      resolveEscalation(
-        deps,
-        id,
-        request.principal!.actor,
-        request.body.resolution,
-        request.body.note,
-        expectedVersionOf(request),
-      ),
+    (by, body) => ({ type: 'resolve_escalation', by, resolution: body.resolution, note: body.note }),
   );
   command(
     'assign',
@@ -311,9 +291,11 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         expectedVersionOf(request),
       ),
   );
-  command('notes', 'Add a working note to the request’s record', NoteBodySchema, staff, (id, request) =>
-    addChangeRequestNote(deps, id, request.principal!.actor, request.body.text, expectedVersionOf(request)),
-  );
+  decided('notes', 'Add a working note to the request’s record', NoteBodySchema, staff, (by, body) => ({
+    type: 'add_note',
+    by,
+    text: body.text,
+  }));
 
   api.get(
     '/api/v1/change-requests/:id/preview',
@@ -359,7 +341,9 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
   );
 
-  command('cancel', 'Cancel a request not yet applied', ReasonBodySchema, staffOrIntegration, (id, request) =>
-    cancelChangeRequest(deps, id, request.principal!.actor, request.body.reason, expectedVersionOf(request)),
-  );
+  decided('cancel', 'Cancel a request not yet applied', ReasonBodySchema, staffOrIntegration, (by, body) => ({
+    type: 'cancel',
+    by,
+    reason: body.reason,
+  }));
 }
