@@ -43,6 +43,7 @@ beforeAll(async () => {
     },
     app.policy,
     'test',
+    app.deps,
   );
   if (!declared.ok) throw new Error(declared.error.message);
   connected = declared.value;

@@ -81,7 +81,10 @@ export async function saveOutcome(
         'CUSTOMER.VERSION_CONFLICT',
         `Customer ${customer.id} changed meanwhile; nothing was written.`,
       );
-    await tx.enqueueOutbox(propagationMessages(request, customer, context.policy), now);
+    await tx.enqueueOutbox(
+      propagationMessages(request, customer, context.policy, context.calendars.get(request.calendarKey)),
+      now,
+    );
   }
   await tx.appendAudit(auditDraftsForEvents(request, outcome.events, context.policy));
   return ok(request);

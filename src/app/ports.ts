@@ -1,6 +1,6 @@
 import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead } from '../core/audit-types.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
-import type { ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
+import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy } from '../core/policy-types.ts';
 
@@ -33,21 +33,50 @@ export interface OutboxMessage {
   /** Per customer, increasing: the customer's version after the change. Receivers use it to order. */
   readonly sequence: number;
   readonly payload: Record<string, unknown>;
+  /** A legal deadline for the delivery (withdrawn consent to a marketing system), if any. */
+  readonly deadlineAt: string | null;
 }
 
 export interface ClaimedOutboxMessage extends OutboxMessage {
   readonly id: number;
   readonly attempts: number;
+  readonly driftCount: number;
   readonly createdAt: string;
 }
+
+export type OutboxState = 'pending' | 'delivered' | 'dead' | 'replaced';
+export type Confirmation = 'read_back' | 'acknowledged' | 'attested';
 
 export interface OutboxStatus {
   readonly id: number;
   readonly destination: string;
-  readonly status: 'pending' | 'delivered' | 'dead';
+  readonly customerId: string;
+  readonly changeRequestId: string | null;
+  readonly status: OutboxState;
   readonly attempts: number;
+  readonly driftCount: number;
   readonly lastError: string | null;
+  readonly createdAt: string;
   readonly deliveredAt: string | null;
+  readonly confirmedAt: string | null;
+  readonly confirmation: Confirmation | null;
+  readonly deadlineAt: string | null;
+  readonly deadlineBreachedAt: string | null;
+}
+
+/** Work for a person: enter these values in a connected system that has no API, then attest it. */
+export interface ManualTask {
+  readonly id: string;
+  readonly outboxId: number;
+  readonly system: string;
+  readonly customerId: string;
+  readonly changeRequestId: string | null;
+  readonly values: Record<string, unknown>;
+  readonly status: 'open' | 'done';
+  readonly createdAt: string;
+  readonly attestedBy: Actor | null;
+  readonly attestedAt: string | null;
+  readonly evidence: string | null;
 }
 
 export interface StaffUser {
@@ -144,13 +173,51 @@ export interface Store {
     now: string;
     leaseMs: number;
   }): Promise<ClaimedOutboxMessage[]>;
-  markOutboxDelivered(id: number, owner: string, now: string): Promise<boolean>;
+  /** Delivered (and, unless `confirmation` is null, confirmed) if this worker still holds the lease. */
+  markOutboxDelivered(
+    id: number,
+    owner: string,
+    now: string,
+    confirmation: Confirmation | null,
+  ): Promise<boolean>;
+  /** Schedules a retry at `retryAt`, or dead-letters when null; `isDrift` counts a read-back mismatch. */
   markOutboxFailed(
     id: number,
     owner: string,
-    failure: { error: string; retryAt: string | null },
+    failure: { error: string; retryAt: string | null; isDrift?: boolean },
   ): Promise<boolean>;
+  confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
+  findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
+  listDeadLetters(query: {
+    destination?: string | undefined;
+    limit: number;
+    after?: number | undefined;
+  }): Promise<{ items: OutboxStatus[]; nextCursor: number | null }>;
+  /** Puts a dead letter back in the queue as it was; false if it is not dead. */
+  retryDeadLetter(id: number, now: string): Promise<boolean>;
+  /** Marks a dead letter replaced (by a fresh message with current values); false if it is not dead. */
+  replaceDeadLetter(id: number): Promise<boolean>;
+  /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
+  flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
+
+  createManualTask(task: {
+    id: string;
+    outboxId: number;
+    system: string;
+    customerId: string;
+    changeRequestId: string | null;
+    values: Record<string, unknown>;
+    now: string;
+  }): Promise<void>;
+  listManualTasks(query: {
+    status?: 'open' | 'done' | undefined;
+    system?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<ManualTask>>;
+  /** Completes an open task; answers it, or null if there is no open task with this id. */
+  attestManualTask(id: string, by: Actor, now: string, evidence: string | null): Promise<ManualTask | null>;
 
   claimIdempotencyKey(claim: { principal: string; key: string; requestHash: string; now: string }): Promise<{
     requestHash: string;
@@ -195,10 +262,22 @@ export type DeliveryResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly error: string; readonly isPermanent: boolean };
 
+export type ReadBackResult =
+  | { readonly ok: true; readonly values: Record<string, unknown> | null }
+  | { readonly ok: false; readonly error: string };
+
 /** A connected system Amend pushes changes to (billing, shipping, marketing…). One adapter per kind. */
 export interface ConnectedSystem {
   readonly id: string;
   readonly kind: string;
+  /**
+   * How a delivery is proven: `read_back` (Amend reads the values back and compares), `acknowledged` (the
+   * system's own acknowledgement is all it offers), `attested` (a person confirms a manual entry).
+   */
+  readonly confirmation: Confirmation;
   /** Delivers one change; must be safe to call again with the same message (receivers dedupe by idempotency key). */
   deliver(message: ClaimedOutboxMessage): Promise<DeliveryResult>;
+  /** What the system holds for a customer, by field or `field.part` path; `values: null` if it does not know them. */
+  readBack?(customerId: string): Promise<ReadBackResult>;
+  close?(): Promise<void>;
 }

@@ -10,7 +10,7 @@ const SWEEP_BATCH = 200;
  */
 export async function sweepChangeRequests(
   deps: Deps & { readonly store: Pick<Store, 'transaction' | 'listDueChangeRequests'> },
-): Promise<{ expired: number; overdue: number }> {
+): Promise<{ expired: number; overdue: number; deadlineBreaches: number }> {
   const due = await deps.store.listDueChangeRequests(deps.clock.now().toISOString(), SWEEP_BATCH);
   let expired = 0;
   let overdue = 0;
@@ -21,5 +21,26 @@ export async function sweepChangeRequests(
     if ((await runChangeRequestCommand(deps, id, SYSTEM_ACTOR, () => ({ type: 'flag_approval_overdue' }))).ok)
       overdue += 1;
   }
-  return { expired, overdue };
+  // Withdrawn consents not yet confirmed by a marketing system within the legal deadline.
+  const breaches = await deps.store.transaction(async (tx) => {
+    const now = deps.clock.now().toISOString();
+    const flagged = await tx.flagDeadlineBreaches(now, SWEEP_BATCH);
+    await tx.appendAudit(
+      flagged.map((delivery) => ({
+        chain: delivery.customerId,
+        occurredAt: now,
+        actor: SYSTEM_ACTOR,
+        action: 'propagation.deadline_breached',
+        changeRequestId: delivery.changeRequestId,
+        details: {
+          system: delivery.destination,
+          outboxId: delivery.id,
+          deadlineAt: delivery.deadlineAt,
+          status: delivery.status,
+        },
+      })),
+    );
+    return flagged.length;
+  });
+  return { expired, overdue, deadlineBreaches: breaches };
 }

@@ -9,8 +9,10 @@ import {
   buildConnectedSystems,
   loadConnectedSystemsFile,
 } from '../adapters/connectors/connected-systems-config.ts';
+import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
 import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-customers.ts';
 import type { ConnectedSystem } from '../app/ports.ts';
+import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { verifyAuditLog } from '../app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
@@ -51,13 +53,14 @@ async function withRuntime<T>(
 
 function connectedSystemsFor(runtime: Runtime): Map<string, ConnectedSystem> {
   const file = runtime.config.connectedSystemsFile;
-  if (file) return unwrap(loadConnectedSystemsFile(file, runtime.policy));
+  if (file) return unwrap(loadConnectedSystemsFile(file, runtime.policy, runtime));
   // No file: only acceptable when the policy names no connected system at all.
   return unwrap(
     buildConnectedSystems(
       { systems: [] },
       runtime.policy,
       'the connected systems (set AMEND_CONNECTED_SYSTEMS_FILE)',
+      runtime,
     ),
   );
 }
@@ -95,7 +98,11 @@ program
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
       writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
     }
-    const demo = await startDemoSystems(runtime.policy, config.port);
+    const demo = await startDemoSystems(runtime.policy, {
+      basePort: config.port,
+      dataDir: config.dataDir,
+      deps: runtime,
+    });
     const running = await runProcess(runtime, {
       isServing: true,
       isWorking: true,
@@ -107,7 +114,9 @@ program
         `Amend is serving http://${config.host}:${config.port}  (OpenAPI: /openapi.json, health: /healthz)`,
         `Database: ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
         'Sample connected systems (their state: GET <url>/ and <url>/customers/<id>):',
-        ...demo.systems.map((system) => `  ${system.name.padEnd(10)} ${system.url()}`),
+        ...demo.systems.map(
+          (system) => `  ${system.name.padEnd(10)} ${system.kind.padEnd(8)} ${system.url()}`,
+        ),
         existsSync(credentialsFile)
           ? `Demo API keys are in ${credentialsFile}`
           : 'Demo data was seeded by an earlier run.',
@@ -275,6 +284,96 @@ program
       );
     });
   });
+
+const deadLetters = program
+  .command('dead-letters')
+  .description('Deliveries to connected systems that gave up');
+
+deadLetters
+  .command('list')
+  .description('List dead letters, oldest first')
+  .option('--system <id>', 'only this connected system')
+  .action((options: { system?: string }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      let after: number | undefined;
+      let count = 0;
+      do {
+        const page = await runtime.store.listDeadLetters({ destination: options.system, limit: 200, after });
+        for (const row of page.items)
+          process.stdout.write(
+            `${String(row.id).padStart(8)}  ${row.destination.padEnd(12)} customer ${row.customerId}  change ${row.changeRequestId ?? '-'}  attempts ${row.attempts}  ${row.lastError ?? ''}\n`,
+          );
+        count += page.items.length;
+        after = page.nextCursor ?? undefined;
+      } while (after !== undefined);
+      process.stdout.write(
+        count === 0
+          ? 'No dead letters.\n'
+          : `${count} dead letters. Retry one with \`amend dead-letters retry <id>\`, or replay current values with \`amend dead-letters replay <id>\`.\n`,
+      );
+    }),
+  );
+
+for (const [verb, run, description] of [
+  ['retry', retryDeadLetter, 'Queue a dead letter again as it was (after fixing the fault)'],
+  ['replay', replayDeadLetter, "Replace a dead letter with the customer's current values for that system"],
+] as const) {
+  deadLetters
+    .command(verb)
+    .description(description)
+    .argument('<id>', 'the dead letter id (from `amend dead-letters list`)')
+    .action((id: string) => {
+      if (!/^\d+$/.test(id))
+        exitWith({
+          code: 'REQUEST.INVALID',
+          message: `The dead letter id must be a number from \`amend dead-letters list\`, not "${id}".`,
+        });
+      return withRuntime({ isMigrating: true }, async (runtime) => {
+        const result = await run(runtime, Number(id), { kind: 'system', id: 'cli', role: 'admin' });
+        if (!result.ok) exitWith(result.error);
+        process.stdout.write(
+          `Dead letter ${id} to ${result.value.destination}: ${verb === 'retry' ? 'queued again' : 'replaced by a message with current values'}.\n`,
+        );
+      });
+    });
+}
+
+program
+  .command('reconcile')
+  .description(
+    'Compare every customer with every read-capable connected system; push current values where they differ',
+  )
+  .option('--json', 'print the full report as JSON')
+  .action((options: { json?: boolean }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      const systems = connectedSystemsFor(runtime);
+      const total = await runtime.store.countCustomers();
+      const bar = new SingleBar(
+        { format: 'reconciling [{bar}] {value}/{total} customers', stream: process.stderr, hideCursor: true },
+        Presets.shades_classic,
+      );
+      bar.start(total, 0);
+      const report = await reconcileConnectedSystems({ ...runtime, systems }, (checked) =>
+        bar.update(checked),
+      );
+      bar.stop();
+      for (const system of systems.values()) await system.close?.();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        return;
+      }
+      for (const drift of report.drift)
+        process.stdout.write(
+          `drift  customer ${drift.customerId}  ${drift.system}: ${drift.paths.join(', ')}  → fix: pushed current values\n`,
+        );
+      process.stdout.write(
+        `Checked ${report.customersChecked} customers against ${report.systemsChecked.join(', ') || 'no read-capable system'}` +
+          `${report.systemsSkipped.length > 0 ? ` (not readable, skipped: ${report.systemsSkipped.join(', ')})` : ''}: ` +
+          `${report.drift.length} drifted, each re-pushed through the outbox; ${report.readFailures} read failures.\n`,
+      );
+      if (report.readFailures > 0) process.exitCode = ERROR_CATALOGUE['SERVICE.UNAVAILABLE'].exitCode;
+    }),
+  );
 
 const audit = program.command('audit').description('The tamper-evident audit log');
 

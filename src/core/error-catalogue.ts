@@ -64,6 +64,10 @@ export const ERROR_CATALOGUE = {
   'FIELD.UNCHANGED': { status: 422, exitCode: 65, title: 'Value already on file' },
   /** The same field appears twice in one change request. */
   'FIELD.DUPLICATE': { status: 422, exitCode: 65, title: 'Field listed twice' },
+  /** No open manual task has this id (it may have been attested already). */
+  'MANUAL_TASK.NOT_OPEN': { status: 404, exitCode: 66, title: 'Manual task not open' },
+  /** No dead letter has this id (it may have been retried or replayed already). */
+  'DEAD_LETTER.NOT_FOUND': { status: 404, exitCode: 66, title: 'Dead letter not found' },
   /** The Idempotency-Key was already used with a different request body. */
   'IDEMPOTENCY.KEY_REUSED': { status: 422, exitCode: 65, title: 'Idempotency key reused with another body' },
   /** The file to import cannot be read or has no header row with the expected columns. */

@@ -78,6 +78,16 @@ export const PolicySchema = z.strictObject({
         }),
     })
     .prefault({}),
+  /**
+   * A withdrawn consent must reach these (marketing) systems within this many business days: ACMA's spam
+   * rules allow 5, CAN-SPAM 10. Deliveries past the deadline are flagged as breaches.
+   */
+  optOutDeadline: z
+    .strictObject({
+      businessDays: z.number().int().min(1).max(30).default(5),
+      systems: z.array(z.string()).default(['marketing']),
+    })
+    .prefault({}),
 });
 export type Policy = z.infer<typeof PolicySchema>;
 export type TierRule = Policy['tiers'][RiskTier];

@@ -1,4 +1,6 @@
+import { type BusinessCalendar, businessDeadline } from './business-day-fns.ts';
 import type { ChangeRequest } from './change-request-types.ts';
+import { isConsentWithdrawal } from './consistency-fns.ts';
 import type { Customer, FieldName } from './customer-types.ts';
 import type { Policy } from './policy-types.ts';
 
@@ -9,6 +11,8 @@ export interface PropagationMessage {
   readonly changeRequestId: string;
   readonly sequence: number;
   readonly payload: Record<string, unknown>;
+  /** The legal deadline for this delivery (a withdrawn consent to a marketing system), if any. */
+  readonly deadlineAt: string | null;
 }
 
 /**
@@ -19,7 +23,15 @@ export function propagationMessages(
   request: ChangeRequest,
   customer: Customer,
   policy: Policy,
+  calendar?: BusinessCalendar,
 ): PropagationMessage[] {
+  const withdrawsConsent = request.items.some(
+    (item) => item.field === 'communicationPreferences' && isConsentWithdrawal(item.previous, item.proposed),
+  );
+  const optOutDeadline =
+    withdrawsConsent && calendar && request.appliedAt
+      ? businessDeadline(request.appliedAt, policy.optOutDeadline.businessDays, calendar)
+      : null;
   return request.connectedSystems.map((system) => {
     const fields = request.items
       .map((item) => item.field)
@@ -38,6 +50,7 @@ export function propagationMessages(
         fields: values,
         occurredAt: request.appliedAt,
       },
+      deadlineAt: policy.optOutDeadline.systems.includes(system) ? optOutDeadline : null,
     };
   });
 }

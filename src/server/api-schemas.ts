@@ -142,17 +142,34 @@ export const TimelineEntrySchema = z.object({
   details: z.record(z.string(), z.unknown()),
 });
 
+/** One delivery of a change to one connected system: the outbox row's state, and how it was confirmed. */
+export const DeliverySchema = z
+  .object({
+    id: z.number(),
+    destination: z.string(),
+    customerId: z.string(),
+    changeRequestId: z.string().nullable(),
+    status: z.enum(['pending', 'delivered', 'dead', 'replaced']),
+    attempts: z.number(),
+    driftCount: z
+      .number()
+      .describe('Read-backs that found a different value; each one re-pushes the change.'),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+    confirmedAt: z.string().nullable(),
+    confirmation: z.enum(['read_back', 'acknowledged', 'attested']).nullable(),
+    deadlineAt: z
+      .string()
+      .nullable()
+      .describe('The legal deadline (a withdrawn consent to a marketing system).'),
+    deadlineBreachedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Delivery' });
+
 export const ChangeRequestDetailSchema = ChangeRequestViewSchema.extend({
   timeline: z.array(TimelineEntrySchema),
-  propagation: z.array(
-    z.object({
-      destination: z.string(),
-      status: z.enum(['pending', 'delivered', 'dead']),
-      attempts: z.number(),
-      lastError: z.string().nullable(),
-      deliveredAt: z.string().nullable(),
-    }),
-  ),
+  propagation: z.array(DeliverySchema),
 }).meta({ id: 'ChangeRequestDetail' });
 
 export const ChangeRequestListQuerySchema = z.strictObject({

@@ -12,6 +12,7 @@ import { handleError, sendProblem } from './problem.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
 import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
 
@@ -79,6 +80,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerCustomerRoutes(api, deps);
     registerAuditRoutes(api, deps);
     registerQueueRoutes(api, deps);
+    registerPropagationRoutes(api, deps);
   });
 
   return app;

@@ -1,7 +1,16 @@
-import { type Kysely, sql } from 'kysely';
-import type { ClaimedOutboxMessage, OutboxMessage, OutboxStatus } from '../app/ports.ts';
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type {
+  ClaimedOutboxMessage,
+  Confirmation,
+  ManualTask,
+  OutboxMessage,
+  OutboxState,
+  OutboxStatus,
+  Page,
+} from '../app/ports.ts';
+import type { Actor } from '../core/change-request-types.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
-import type { Database } from './schema-types.ts';
+import type { Database, ManualTaskTable, OutboxTable } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
 
@@ -23,13 +32,14 @@ export async function enqueueOutbox(
         payload: json(message.payload),
         next_attempt_at: now,
         created_at: now,
+        deadline_at: message.deadlineAt,
       })),
     )
     .execute();
 }
 
 /**
- * Leases due messages. Only the oldest undelivered message of each (customer, destination) is eligible, so
+ * Leases due messages. Only the oldest unfinished message of each (customer, destination) is eligible, so
  * a later change never overtakes an earlier one, even across workers; SKIP LOCKED lets workers share the
  * queue without waiting on each other; an expired lease (crashed worker) makes a message claimable again.
  */
@@ -47,6 +57,8 @@ export async function claimOutbox(
     sequence: number;
     payload: unknown;
     attempts: number;
+    drift_count: number;
+    deadline_at: Date | null;
     created_at: Date;
   }>`
     WITH due AS (
@@ -58,7 +70,7 @@ export async function claimOutbox(
           SELECT 1 FROM outbox AS earlier
           WHERE earlier.customer_id = candidate.customer_id
             AND earlier.destination = candidate.destination
-            AND earlier.status <> 'delivered'
+            AND earlier.status IN ('pending', 'dead')
             AND earlier.id < candidate.id)
       ORDER BY candidate.next_attempt_at, candidate.id
       LIMIT ${options.limit}
@@ -66,7 +78,9 @@ export async function claimOutbox(
     UPDATE outbox SET lease_owner = ${options.owner}, lease_expires_at = ${leaseUntil}::timestamptz, attempts = outbox.attempts + 1
     FROM due WHERE outbox.id = due.id
     RETURNING outbox.id, outbox.kind, outbox.destination, outbox.customer_id, outbox.change_request_id,
-      outbox.sequence, outbox.payload, outbox.attempts, outbox.created_at`.execute(db);
+      outbox.sequence, outbox.payload, outbox.attempts, outbox.drift_count, outbox.deadline_at, outbox.created_at`.execute(
+    db,
+  );
   return result.rows
     .map((row) => ({
       id: Number(row.id),
@@ -77,17 +91,19 @@ export async function claimOutbox(
       sequence: row.sequence,
       payload: parsed<Record<string, unknown>>(row.payload),
       attempts: row.attempts,
+      driftCount: row.drift_count,
+      deadlineAt: isoOrNull(row.deadline_at),
       createdAt: iso(row.created_at),
     }))
     .sort((a, b) => a.id - b.id);
 }
 
-/** Marks delivered if this worker still holds the lease; false means the lease was lost (another worker took over). */
 export async function markOutboxDelivered(
   db: Executor,
   id: number,
   owner: string,
   now: string,
+  confirmation: Confirmation | null,
 ): Promise<boolean> {
   const result = await db
     .updateTable('outbox')
@@ -97,6 +113,7 @@ export async function markOutboxDelivered(
       lease_owner: null,
       lease_expires_at: null,
       last_error: null,
+      ...(confirmation ? { confirmed_at: now, confirmation } : {}),
     })
     .where('id', '=', String(id))
     .where('lease_owner', '=', owner)
@@ -105,22 +122,22 @@ export async function markOutboxDelivered(
   return Number(result.numUpdatedRows) === 1;
 }
 
-/** Schedules a retry at `retryAt`, or dead-letters the message when `retryAt` is null. */
 export async function markOutboxFailed(
   db: Executor,
   id: number,
   owner: string,
-  failure: { error: string; retryAt: string | null },
+  failure: { error: string; retryAt: string | null; isDrift?: boolean },
 ): Promise<boolean> {
   const result = await db
     .updateTable('outbox')
-    .set({
+    .set((eb) => ({
       status: failure.retryAt ? 'pending' : 'dead',
       next_attempt_at: failure.retryAt ?? new Date().toISOString(),
       lease_owner: null,
       lease_expires_at: null,
       last_error: failure.error.slice(0, 1000),
-    })
+      drift_count: failure.isDrift ? eb('drift_count', '+', 1) : eb.ref('drift_count'),
+    }))
     .where('id', '=', String(id))
     .where('lease_owner', '=', owner)
     .where('status', '=', 'pending')
@@ -128,19 +145,180 @@ export async function markOutboxFailed(
   return Number(result.numUpdatedRows) === 1;
 }
 
+export async function confirmOutbox(
+  db: Executor,
+  id: number,
+  now: string,
+  confirmation: Confirmation,
+): Promise<void> {
+  await db
+    .updateTable('outbox')
+    .set({ confirmed_at: now, confirmation })
+    .where('id', '=', String(id))
+    .execute();
+}
+
+const statusFromRow = (row: Selectable<OutboxTable>): OutboxStatus => ({
+  id: Number(row.id),
+  destination: row.destination,
+  customerId: row.customer_id,
+  changeRequestId: row.change_request_id,
+  status: row.status as OutboxState,
+  attempts: row.attempts,
+  driftCount: row.drift_count,
+  lastError: row.last_error,
+  createdAt: iso(row.created_at),
+  deliveredAt: isoOrNull(row.delivered_at),
+  confirmedAt: isoOrNull(row.confirmed_at),
+  confirmation: row.confirmation as Confirmation | null,
+  deadlineAt: isoOrNull(row.deadline_at),
+  deadlineBreachedAt: isoOrNull(row.deadline_breached_at),
+});
+
+export async function findOutbox(db: Executor, id: number): Promise<OutboxStatus | null> {
+  const row = await db.selectFrom('outbox').selectAll().where('id', '=', String(id)).executeTakeFirst();
+  return row ? statusFromRow(row) : null;
+}
+
 export async function outboxForChangeRequest(db: Executor, changeRequestId: string): Promise<OutboxStatus[]> {
   const rows = await db
     .selectFrom('outbox')
-    .select(['id', 'destination', 'status', 'attempts', 'last_error', 'delivered_at'])
+    .selectAll()
     .where('change_request_id', '=', changeRequestId)
     .orderBy('id')
     .execute();
-  return rows.map((row) => ({
-    id: Number(row.id),
-    destination: row.destination,
-    status: row.status as OutboxStatus['status'],
-    attempts: row.attempts,
-    lastError: row.last_error,
-    deliveredAt: isoOrNull(row.delivered_at),
-  }));
+  return rows.map(statusFromRow);
+}
+
+export async function listDeadLetters(
+  db: Executor,
+  query: { destination?: string | undefined; limit: number; after?: number | undefined },
+): Promise<{ items: OutboxStatus[]; nextCursor: number | null }> {
+  let select = db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('status', '=', 'dead')
+    .orderBy('id')
+    .limit(query.limit + 1);
+  if (query.destination) select = select.where('destination', '=', query.destination);
+  if (query.after !== undefined) select = select.where('id', '>', String(query.after));
+  const rows = await select.execute();
+  const items = rows.slice(0, query.limit).map(statusFromRow);
+  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+export async function retryDeadLetter(db: Executor, id: number, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'pending', attempts: 0, drift_count: 0, next_attempt_at: now })
+    .where('id', '=', String(id))
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function replaceDeadLetter(db: Executor, id: number): Promise<boolean> {
+  const result = await db
+    .updateTable('outbox')
+    .set({ status: 'replaced' })
+    .where('id', '=', String(id))
+    .where('status', '=', 'dead')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function flagDeadlineBreaches(
+  db: Executor,
+  now: string,
+  limit: number,
+): Promise<OutboxStatus[]> {
+  const rows = await sql<Selectable<OutboxTable>>`
+    UPDATE outbox SET deadline_breached_at = ${now}::timestamptz
+    WHERE id IN (
+      SELECT id FROM outbox
+      WHERE deadline_at IS NOT NULL AND deadline_at <= ${now}::timestamptz AND confirmed_at IS NULL AND deadline_breached_at IS NULL
+      ORDER BY deadline_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+    RETURNING *`.execute(db);
+  return rows.rows.map(statusFromRow);
+}
+
+const taskFromRow = (row: Selectable<ManualTaskTable>): ManualTask => ({
+  id: row.id,
+  outboxId: Number(row.outbox_id),
+  system: row.system,
+  customerId: row.customer_id,
+  changeRequestId: row.change_request_id,
+  values: parsed(row.field_values),
+  status: row.status as ManualTask['status'],
+  createdAt: iso(row.created_at),
+  attestedBy: row.attested_by ? parsed<Actor>(row.attested_by) : null,
+  attestedAt: isoOrNull(row.attested_at),
+  evidence: row.evidence,
+});
+
+/** Idempotent by outbox row: a redelivery of the same message does not open a second task. */
+export async function createManualTask(
+  db: Executor,
+  task: {
+    id: string;
+    outboxId: number;
+    system: string;
+    customerId: string;
+    changeRequestId: string | null;
+    values: Record<string, unknown>;
+    now: string;
+  },
+): Promise<void> {
+  await db
+    .insertInto('manual_task')
+    .values({
+      id: task.id,
+      outbox_id: String(task.outboxId),
+      system: task.system,
+      customer_id: task.customerId,
+      change_request_id: task.changeRequestId,
+      field_values: json(task.values),
+      created_at: task.now,
+    })
+    .onConflict((conflict) => conflict.column('outbox_id').doNothing())
+    .execute();
+}
+
+export async function listManualTasks(
+  db: Executor,
+  query: {
+    status?: 'open' | 'done' | undefined;
+    system?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  },
+): Promise<Page<ManualTask>> {
+  let select = db
+    .selectFrom('manual_task')
+    .selectAll()
+    .orderBy('id')
+    .limit(query.limit + 1);
+  if (query.status) select = select.where('status', '=', query.status);
+  if (query.system) select = select.where('system', '=', query.system);
+  if (query.after) select = select.where('id', '>', query.after);
+  const rows = await select.execute();
+  const items = rows.slice(0, query.limit).map(taskFromRow);
+  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+export async function attestManualTask(
+  db: Executor,
+  id: string,
+  by: Actor,
+  now: string,
+  evidence: string | null,
+): Promise<ManualTask | null> {
+  const row = await db
+    .updateTable('manual_task')
+    .set({ status: 'done', attested_by: json(by), attested_at: now, evidence })
+    .where('id', '=', id)
+    .where('status', '=', 'open')
+    .returningAll()
+    .executeTakeFirst();
+  return row ? taskFromRow(row) : null;
 }

@@ -84,6 +84,25 @@ export interface OutboxTable {
   last_error: string | null;
   created_at: Timestamp;
   delivered_at: Timestamp | null;
+  confirmed_at: Timestamp | null;
+  confirmation: string | null;
+  drift_count: Generated<number>;
+  deadline_at: Timestamp | null;
+  deadline_breached_at: Timestamp | null;
+}
+
+export interface ManualTaskTable {
+  id: string;
+  outbox_id: string;
+  system: string;
+  customer_id: string;
+  change_request_id: string | null;
+  field_values: Json<Record<string, unknown>>;
+  status: Generated<string>;
+  created_at: Timestamp;
+  attested_by: Json<unknown> | null;
+  attested_at: Timestamp | null;
+  evidence: string | null;
 }
 
 export interface IdempotencyKeyTable {
@@ -120,6 +139,7 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   audit_checkpoint: AuditCheckpointTable;
   outbox: OutboxTable;
+  manual_task: ManualTaskTable;
   idempotency_key: IdempotencyKeyTable;
   staff_user: StaffUserTable;
   api_key: ApiKeyTable;

@@ -50,9 +50,19 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
 
     enqueueOutbox: (messages, now) => outbox.enqueueOutbox(db, messages, now),
     claimOutbox: (options) => outbox.claimOutbox(db, options),
-    markOutboxDelivered: (id, owner, now) => outbox.markOutboxDelivered(db, id, owner, now),
+    markOutboxDelivered: (id, owner, now, confirmation) =>
+      outbox.markOutboxDelivered(db, id, owner, now, confirmation),
     markOutboxFailed: (id, owner, failure) => outbox.markOutboxFailed(db, id, owner, failure),
+    confirmOutbox: (id, now, confirmation) => outbox.confirmOutbox(db, id, now, confirmation),
+    findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
+    listDeadLetters: (query) => outbox.listDeadLetters(db, query),
+    retryDeadLetter: (id, now) => outbox.retryDeadLetter(db, id, now),
+    replaceDeadLetter: (id) => outbox.replaceDeadLetter(db, id),
+    flagDeadlineBreaches: (now, limit) => outbox.flagDeadlineBreaches(db, now, limit),
+    createManualTask: (task) => outbox.createManualTask(db, task),
+    listManualTasks: (query) => outbox.listManualTasks(db, query),
+    attestManualTask: (id, by, now, evidence) => outbox.attestManualTask(db, id, by, now, evidence),
 
     claimIdempotencyKey: (claim) => idempotency.claimIdempotencyKey(db, claim),
     recordIdempotentResponse: (response) => idempotency.recordIdempotentResponse(db, response),

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { markConsistentIfDelivered } from '../app/mark-change-request-consistent.ts';
+import { markConsistentIfConfirmed } from '../app/confirm-consistency.ts';
 import type { ClaimedOutboxMessage, ConnectedSystem, Store, UseCaseContext } from '../app/ports.ts';
+import { recordDrift } from '../app/record-drift.ts';
+import { driftedPaths } from '../core/consistency-fns.ts';
 import { DEFAULT_RETRY_POLICY, nextRetryAt, type RetryPolicy } from '../core/retry-fns.ts';
+
+/** Read-backs that may disagree before the request is escalated instead of pushed again. */
+export const MAX_DRIFT_ATTEMPTS = 3;
 
 export interface OutboxWorkerOptions extends UseCaseContext {
   readonly store: Store;
@@ -22,9 +27,17 @@ export interface OutboxWorker {
   stop(): Promise<void>;
 }
 
+type Outcome =
+  | { kind: 'confirmed' }
+  | { kind: 'delivered' }
+  | { kind: 'failed'; error: string; isPermanent: boolean }
+  | { kind: 'drift'; paths: string[] };
+
 /**
  * Delivers outbox messages to connected systems, at least once, in order per customer and system, retrying
- * with backoff and jitter up to the horizon, then dead-lettering. Safe to run in several processes at once.
+ * with backoff and jitter up to the horizon, then dead-lettering. Where a system can be read back, the
+ * worker reads it back while still holding the lease (so a later change cannot be mistaken for drift) and
+ * confirms only what it saw. Safe to run in several processes at once.
  */
 export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   const owner = `worker-${randomUUID()}`;
@@ -37,22 +50,40 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
 
-  async function deliver(message: ClaimedOutboxMessage): Promise<void> {
+  async function attempt(message: ClaimedOutboxMessage): Promise<Outcome> {
     const system = options.systems.get(message.destination);
-    const result = system
-      ? await system
-          .deliver(message)
-          .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }))
-      : {
-          ok: false as const,
-          error: `No connected system "${message.destination}" is configured.`,
-          isPermanent: false,
-        };
+    if (!system)
+      return {
+        kind: 'failed',
+        error: `No connected system "${message.destination}" is configured.`,
+        isPermanent: false,
+      };
+    const delivered = await system
+      .deliver(message)
+      .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }));
+    if (!delivered.ok) return { kind: 'failed', error: delivered.error, isPermanent: delivered.isPermanent };
+    if (!system.readBack)
+      return system.confirmation === 'acknowledged' ? { kind: 'confirmed' } : { kind: 'delivered' };
+    const observed = await system.readBack(message.customerId);
+    if (!observed.ok) return { kind: 'failed', error: observed.error, isPermanent: false };
+    const paths = driftedPaths((message.payload.fields ?? {}) as Record<string, unknown>, observed.values);
+    return paths.length > 0 ? { kind: 'drift', paths } : { kind: 'confirmed' };
+  }
+
+  async function handle(message: ClaimedOutboxMessage): Promise<void> {
+    const outcome = await attempt(message);
     const now = options.clock.now().toISOString();
-    if (result.ok) {
-      if (!(await options.store.markOutboxDelivered(message.id, owner, now))) return;
-      if (message.changeRequestId) {
-        const consistent = await markConsistentIfDelivered(options, message.changeRequestId);
+    if (outcome.kind === 'confirmed' || outcome.kind === 'delivered') {
+      const system = options.systems.get(message.destination);
+      const confirmation =
+        outcome.kind === 'confirmed'
+          ? system?.confirmation === 'acknowledged'
+            ? 'acknowledged'
+            : 'read_back'
+          : null;
+      if (!(await options.store.markOutboxDelivered(message.id, owner, now, confirmation))) return;
+      if (confirmation && message.changeRequestId) {
+        const consistent = await markConsistentIfConfirmed(options, message.changeRequestId);
         if (!consistent.ok && consistent.error.code !== 'CHANGE_REQUEST.ILLEGAL_TRANSITION')
           log('consistency_check_failed', {
             changeRequestId: message.changeRequestId,
@@ -61,17 +92,43 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       }
       return;
     }
+    if (outcome.kind === 'drift') {
+      const isFinal = message.driftCount + 1 >= MAX_DRIFT_ATTEMPTS;
+      const retryAt = isFinal
+        ? null
+        : nextRetryAt(
+            {
+              attempts: message.attempts,
+              createdAt: message.createdAt,
+              now,
+              random: Math.random(),
+              isPermanent: false,
+            },
+            retry,
+          );
+      const error = `${message.destination}: read-back differs in ${outcome.paths.join(', ')}`;
+      if (!(await options.store.markOutboxFailed(message.id, owner, { error, retryAt, isDrift: true })))
+        return;
+      await recordDrift(options, message, outcome.paths, isFinal || retryAt === null);
+      log('drift_detected', {
+        outboxId: message.id,
+        destination: message.destination,
+        paths: outcome.paths,
+        isFinal,
+      });
+      return;
+    }
     const retryAt = nextRetryAt(
       {
         attempts: message.attempts,
         createdAt: message.createdAt,
         now,
         random: Math.random(),
-        isPermanent: result.isPermanent,
+        isPermanent: outcome.isPermanent,
       },
       retry,
     );
-    await options.store.markOutboxFailed(message.id, owner, { error: result.error, retryAt });
+    await options.store.markOutboxFailed(message.id, owner, { error: outcome.error, retryAt });
     log(retryAt ? 'delivery_retry_scheduled' : 'delivery_dead_lettered', {
       outboxId: message.id,
       destination: message.destination,
@@ -88,7 +145,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       leaseMs,
     });
     // One message per (customer, system) is claimable at a time, so these may all run at once.
-    await Promise.all(claimed.map(deliver));
+    await Promise.all(claimed.map(handle));
     return claimed.length;
   }
 

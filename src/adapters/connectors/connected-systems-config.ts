@@ -1,24 +1,78 @@
 import { readFileSync } from 'node:fs';
 import YAML from 'yaml';
 import { z } from 'zod';
-import type { ConnectedSystem } from '../../app/ports.ts';
+import type { Clock, ConnectedSystem, IdSource, Store } from '../../app/ports.ts';
 import type { Policy } from '../../core/policy-types.ts';
 import { fail, ok, type Result } from '../../core/result.ts';
+import { createManualConnector } from './manual/manual-connector.ts';
+import { createNatsConnector } from './nats/nats-connector.ts';
+import { createSqlConnector } from './sql/sql-connector.ts';
 import { createWebhookConnector } from './webhook/webhook-connector.ts';
 
+const SystemId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,62}$/, 'Use lowercase letters, digits and hyphens, starting with a letter.');
+const Identifier = z
+  .string()
+  .regex(
+    /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/,
+    'Use a lowercase SQL identifier, optionally schema-qualified.',
+  );
+/** A secret inline, or `env:NAME` to read it from the environment. */
+const Secret = z.string().min(1);
+const ReadBackUrl = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => url.includes('{customerId}'), 'Put {customerId} where the customer id goes.');
+
 const WebhookSchema = z.strictObject({
-  id: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/),
+  id: SystemId,
   kind: z.literal('webhook'),
   url: z.url({ protocol: /^https?$/ }),
-  /** The shared HMAC secret, or `env:NAME` to read it from the environment. */
-  secret: z.string().min(1),
+  secret: Secret,
   timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  readBackUrl: ReadBackUrl.optional(),
 });
 
-export const ConnectedSystemsFileSchema = z.strictObject({
-  systems: z.array(z.discriminatedUnion('kind', [WebhookSchema])),
+const NatsSchema = z.strictObject({
+  id: SystemId,
+  kind: z.literal('nats'),
+  servers: z.string().min(1).default('127.0.0.1:4222'),
+  subject: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'Use a NATS subject such as amend.changes.marketing.'),
+  stream: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/)
+    .optional(),
+  timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+  readBackUrl: ReadBackUrl.optional(),
+  readBackSecret: Secret.optional(),
 });
-export type ConnectedSystemsFile = z.infer<typeof ConnectedSystemsFileSchema>;
+
+const SqlSchema = z.strictObject({
+  id: SystemId,
+  kind: z.literal('sql'),
+  url: z
+    .string()
+    .regex(
+      /^(postgres(ql)?:\/\/|pglite:\/\/)/,
+      'Use a postgres:// URL (or pglite://<folder> for an embedded database).',
+    ),
+  table: Identifier,
+  keyColumn: Identifier,
+  sequenceColumn: Identifier,
+  columns: z.record(
+    z.string().regex(/^[a-zA-Z]+(\.[a-zA-Z]+)?$/, 'Use a field or field.part path.'),
+    Identifier,
+  ),
+});
+
+const ManualSchema = z.strictObject({ id: SystemId, kind: z.literal('manual') });
+
+export const ConnectedSystemsFileSchema = z.strictObject({
+  systems: z.array(z.discriminatedUnion('kind', [WebhookSchema, NatsSchema, SqlSchema, ManualSchema])),
+});
+export type ConnectedSystemDeclaration = z.infer<typeof ConnectedSystemsFileSchema>['systems'][number];
+
+type ConnectorDeps = { store: Pick<Store, 'createManualTask'>; ids: IdSource; clock: Clock };
 
 /**
  * Builds the connectors from a declaration, and checks it against the policy: every system a field names
@@ -28,6 +82,7 @@ export function buildConnectedSystems(
   declaration: unknown,
   policy: Policy,
   origin: string,
+  deps: ConnectorDeps,
   env: NodeJS.ProcessEnv = process.env,
 ): Result<Map<string, ConnectedSystem>> {
   const parsed = ConnectedSystemsFileSchema.safeParse(declaration);
@@ -39,15 +94,36 @@ export function buildConnectedSystems(
         errors: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
       },
     );
+  const resolve = (secret: string | undefined) =>
+    secret?.startsWith('env:') ? env[secret.slice(4)] : secret;
   const systems = new Map<string, ConnectedSystem>();
   for (const [index, system] of parsed.data.systems.entries()) {
-    const secret = system.secret.startsWith('env:') ? env[system.secret.slice(4)] : system.secret;
-    if (!secret)
-      return fail(
-        'CONFIG.INVALID',
-        `${origin}: systems.${index}.secret names ${system.secret}, which is not set.`,
-      );
-    systems.set(system.id, createWebhookConnector({ ...system, secret }));
+    if (systems.has(system.id))
+      return fail('CONFIG.INVALID', `${origin}: systems.${index}.id "${system.id}" is declared twice.`);
+    switch (system.kind) {
+      case 'webhook': {
+        const secret = resolve(system.secret);
+        if (!secret)
+          return fail(
+            'CONFIG.INVALID',
+            `${origin}: systems.${index}.secret names ${system.secret}, which is not set.`,
+          );
+        systems.set(system.id, createWebhookConnector({ ...system, secret }));
+        break;
+      }
+      case 'nats':
+        systems.set(
+          system.id,
+          createNatsConnector({ ...system, readBackSecret: resolve(system.readBackSecret) }),
+        );
+        break;
+      case 'sql':
+        systems.set(system.id, createSqlConnector(system));
+        break;
+      case 'manual':
+        systems.set(system.id, createManualConnector(system, deps));
+        break;
+    }
   }
   const undeclared = Object.entries(policy.fields).flatMap(([field, rule]) =>
     rule.connectedSystems.filter((id) => !systems.has(id)).map((id) => `fields.${field} names "${id}"`),
@@ -60,7 +136,11 @@ export function buildConnectedSystems(
   return ok(systems);
 }
 
-export function loadConnectedSystemsFile(path: string, policy: Policy): Result<Map<string, ConnectedSystem>> {
+export function loadConnectedSystemsFile(
+  path: string,
+  policy: Policy,
+  deps: ConnectorDeps,
+): Result<Map<string, ConnectedSystem>> {
   let document: unknown;
   try {
     document = YAML.parse(readFileSync(path, 'utf8'));
@@ -70,5 +150,5 @@ export function loadConnectedSystemsFile(path: string, policy: Policy): Result<M
       `Cannot read connected systems from ${path}; check AMEND_CONNECTED_SYSTEMS_FILE.`,
     );
   }
-  return buildConnectedSystems(document, policy, path);
+  return buildConnectedSystems(document, policy, path, deps);
 }

@@ -177,7 +177,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
       return {
         ...changeRequestView(found, deps.policy),
         timeline: audit.entries.map(timelineEntry),
-        propagation: propagation.map(({ id: _id, ...status }) => status),
+        propagation,
       };
     },
   );
