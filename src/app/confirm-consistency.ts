@@ -15,9 +15,7 @@ export async function markConsistentIfConfirmed(
   },
   changeRequestId: string,
 ): Promise<Result<ChangeRequest | null>> {
-  const deliveries = (await deps.store.outboxForChangeRequest(changeRequestId)).filter(
-    (delivery) => delivery.status !== 'replaced',
-  );
+  const deliveries = await deps.store.outboxForChangeRequest(changeRequestId);
   if (deliveries.some((delivery) => delivery.confirmedAt === null)) return ok(null);
   const request = await deps.store.findChangeRequest(changeRequestId);
   if (request?.state !== 'propagating') return ok(null);

@@ -44,7 +44,7 @@ export interface ClaimedOutboxMessage extends OutboxMessage {
   readonly createdAt: string;
 }
 
-export type OutboxState = 'pending' | 'delivered' | 'dead' | 'replaced';
+export type OutboxState = 'pending' | 'delivered' | 'dead';
 export type Confirmation = 'read_back' | 'acknowledged' | 'attested';
 
 export interface OutboxStatus {
@@ -194,10 +194,15 @@ export interface Store {
     limit: number;
     after?: number | undefined;
   }): Promise<{ items: OutboxStatus[]; nextCursor: number | null }>;
-  /** Puts a dead letter back in the queue as it was; false if it is not dead. */
-  retryDeadLetter(id: number, now: string): Promise<boolean>;
-  /** Marks a dead letter replaced (by a fresh message with current values); false if it is not dead. */
-  replaceDeadLetter(id: number): Promise<boolean>;
+  /**
+   * Puts a dead letter back in the queue in its own place in the order: as it was, or with `replacement`
+   * (the customer's current values). False if it is not dead.
+   */
+  requeueDeadLetter(
+    id: number,
+    now: string,
+    replacement?: { payload: Record<string, unknown>; sequence: number },
+  ): Promise<boolean>;
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
 

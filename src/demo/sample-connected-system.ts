@@ -45,7 +45,8 @@ function createReceiver() {
     if (isDuplicate) return 'duplicate';
     seen.add(key);
     const held = records.get(event.customerId);
-    if (!held || event.sequence > held.sequence)
+    // At least the held sequence: an equal one is a re-push of current values (reconcile, replay), never older.
+    if (!held || event.sequence >= held.sequence)
       records.set(event.customerId, {
         fields: { ...(held?.fields ?? {}), ...event.fields },
         sequence: event.sequence,

@@ -149,7 +149,7 @@ export const DeliverySchema = z
     destination: z.string(),
     customerId: z.string(),
     changeRequestId: z.string().nullable(),
-    status: z.enum(['pending', 'delivered', 'dead', 'replaced']),
+    status: z.enum(['pending', 'delivered', 'dead']),
     attempts: z.number(),
     driftCount: z
       .number()

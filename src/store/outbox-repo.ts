@@ -70,7 +70,7 @@ export async function claimOutbox(
           SELECT 1 FROM outbox AS earlier
           WHERE earlier.customer_id = candidate.customer_id
             AND earlier.destination = candidate.destination
-            AND earlier.status IN ('pending', 'dead')
+            AND earlier.status <> 'delivered'
             AND earlier.id < candidate.id)
       ORDER BY candidate.next_attempt_at, candidate.id
       LIMIT ${options.limit}
@@ -207,20 +207,21 @@ export async function listDeadLetters(
   return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
 }
 
-export async function retryDeadLetter(db: Executor, id: number, now: string): Promise<boolean> {
+export async function requeueDeadLetter(
+  db: Executor,
+  id: number,
+  now: string,
+  replacement?: { payload: Record<string, unknown>; sequence: number },
+): Promise<boolean> {
   const result = await db
     .updateTable('outbox')
-    .set({ status: 'pending', attempts: 0, drift_count: 0, next_attempt_at: now })
-    .where('id', '=', String(id))
-    .where('status', '=', 'dead')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
-}
-
-export async function replaceDeadLetter(db: Executor, id: number): Promise<boolean> {
-  const result = await db
-    .updateTable('outbox')
-    .set({ status: 'replaced' })
+    .set({
+      status: 'pending',
+      attempts: 0,
+      drift_count: 0,
+      next_attempt_at: now,
+      ...(replacement ? { payload: json(replacement.payload), sequence: replacement.sequence } : {}),
+    })
     .where('id', '=', String(id))
     .where('status', '=', 'dead')
     .executeTakeFirst();

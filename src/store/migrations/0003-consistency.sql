@@ -4,9 +4,6 @@ ALTER TABLE outbox ADD COLUMN confirmation text CHECK (confirmation IN ('read_ba
 ALTER TABLE outbox ADD COLUMN drift_count integer NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN deadline_at timestamptz;
 ALTER TABLE outbox ADD COLUMN deadline_breached_at timestamptz;
--- 'replaced': a dead letter superseded by a replay of the customer's current values.
-ALTER TABLE outbox DROP CONSTRAINT outbox_status_check;
-ALTER TABLE outbox ADD CONSTRAINT outbox_status_check CHECK (status IN ('pending', 'delivered', 'dead', 'replaced'));
 CREATE INDEX outbox_dead_idx ON outbox (id) WHERE status = 'dead';
 CREATE INDEX outbox_deadline_idx ON outbox (deadline_at) WHERE deadline_at IS NOT NULL AND confirmed_at IS NULL AND deadline_breached_at IS NULL;
 

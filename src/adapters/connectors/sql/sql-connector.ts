@@ -13,7 +13,10 @@ export interface SqlSystemConfig {
   readonly url: string;
   readonly table: string;
   readonly keyColumn: string;
-  /** A column holding the last applied sequence: an older change never overwrites a newer one. */
+  /**
+   * A column holding the last applied sequence: an older change never overwrites a newer one. An equal
+   * sequence is applied: only a re-push of the current values (reconcile, replay) carries one.
+   */
   readonly sequenceColumn: string;
   /** Field path (`phone`, `postalAddress.postcode`) → column. Objects and arrays are written as JSON (use jsonb). */
   readonly columns: Readonly<Record<string, string>>;
@@ -81,7 +84,7 @@ export function createSqlConnector(config: SqlSystemConfig): ConnectedSystem & {
       const text = `INSERT INTO ${quote(config.table)} (${columns.map(quote).join(', ')})
         VALUES (${columns.map((_, index) => `$${index + 1}`).join(', ')})
         ON CONFLICT (${quote(config.keyColumn)}) DO UPDATE SET ${updates.join(', ')}
-        WHERE ${quote(config.table)}.${quote(config.sequenceColumn)} IS NULL OR ${quote(config.table)}.${quote(config.sequenceColumn)} < EXCLUDED.${quote(config.sequenceColumn)}`;
+        WHERE ${quote(config.table)}.${quote(config.sequenceColumn)} IS NULL OR ${quote(config.table)}.${quote(config.sequenceColumn)} <= EXCLUDED.${quote(config.sequenceColumn)}`;
       try {
         await executor.query(text, values);
         return { ok: true };
