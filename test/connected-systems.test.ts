@@ -231,7 +231,7 @@ describe('connected systems of every kind', () => {
     await nc.close();
     const publishedByProbe = info.state.messages - before;
     await drain();
-    expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('completed');
     expect((await app.store.outboxForChangeRequest(request.id))[0]).toMatchObject({
       destination: 'marketing',
       confirmation: 'read_back',
@@ -253,7 +253,7 @@ describe('connected systems of every kind', () => {
     ]);
     await drain();
     for (const request of [first, second])
-      expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');
+      expect((await app.store.findChangeRequest(request.id))?.state).toBe('completed');
     const [row] = await shipping.executor.query('SELECT * FROM shipping_customer WHERE customer_id = $1', [
       customer.id,
     ]);
@@ -326,10 +326,8 @@ describe('connected systems of every kind', () => {
     expect((await app.store.findChangeRequest(created.id))?.state).toBe('consistent');
     const again = await app.call(representative.apiKey, 'POST', `/api/v1/manual-tasks/${task.id}/attest`, {});
     expect(again.json().code).toBe('MANUAL_TASK.NOT_OPEN');
-    expect((await app.store.outboxForChangeRequest(created.id)).map((d) => d.confirmation).sort()).toEqual([
-      'attested',
-      'read_back',
-    ]);
+    const propagation = (await app.store.outboxForChangeRequest(created.id)).filter((d) => d.kind === 'propagation');
+    expect(propagation.map((d) => d.confirmation).sort()).toEqual(['attested', 'read_back']);
   });
 
   it('records drift found by read-back, pushes again, and escalates when it persists', async () => {
@@ -397,8 +395,8 @@ describe('connected systems of every kind', () => {
     ).toBe('pending');
     await drain();
     expect(billing.records.get(customer.id)?.fields.preferredName).toBe('Nadia');
-    expect((await app.store.findChangeRequest(first.id))?.state).toBe('consistent');
-    expect((await app.store.findChangeRequest(second.id))?.state).toBe('consistent');
+    expect((await app.store.findChangeRequest(first.id))?.state).toBe('completed');
+    expect((await app.store.findChangeRequest(second.id))?.state).toBe('completed');
     const sequences = billing.deliveries
       .filter((d) => d.customerId === customer.id && !d.isDuplicate)
       .map((d) => d.sequence);
@@ -467,6 +465,6 @@ describe('connected systems of every kind', () => {
       deadlineAt: '2026-11-27T13:00:00.000Z',
     });
     await drain();
-    expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('completed');
   });
 });

@@ -123,7 +123,7 @@ describe('propagation to connected systems', () => {
 
     for (const request of requests) {
       const stored = await app.store.findChangeRequest(request.id);
-      expect(stored?.state, request.id).toBe('consistent');
+      expect(stored?.state, request.id).toBe('completed');
       const deliveries = await app.store.outboxForChangeRequest(request.id);
       expect(deliveries.every((d) => d.status === 'delivered')).toBe(true);
     }

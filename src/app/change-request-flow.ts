@@ -1,9 +1,10 @@
 import { auditDraftsForEvents } from '../core/audit-draft-fns.ts';
 import { applyToCustomer, checkReadyToApply, decide, type Transition } from '../core/change-request-fns.ts';
-import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
+import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
+import { enqueueConfirmations } from './enqueue-confirmations.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 
 export interface Outcome extends Transition {
@@ -34,10 +35,12 @@ export async function applyWhenReady(
       customerWrite: { customer: applied.value.customer, expectedVersion: customer.version },
     });
   }
-  if (applied.error.code !== 'CUSTOMER.VERSION_CONFLICT') return applied;
+  if (applied.error.code !== 'CUSTOMER.VERSION_CONFLICT' && applied.error.code !== 'CUSTOMER.FROZEN')
+    return applied;
+  const reason = applied.error.code === 'CUSTOMER.FROZEN' ? 'customer_frozen' : 'data_discrepancy';
   const escalated = decide(
     request,
-    { type: 'escalate', by: actor, reason: 'data_discrepancy', note: applied.error.message },
+    { type: 'escalate', by: actor, reason, note: applied.error.message },
     decision,
   );
   if (!escalated.ok) return escalated;
@@ -55,14 +58,20 @@ export async function applyWhenReady(
 export async function saveOutcome(
   tx: Pick<
     Store,
-    'insertChangeRequest' | 'updateChangeRequest' | 'updateCustomer' | 'appendAudit' | 'enqueueOutbox'
+    | 'insertChangeRequest'
+    | 'updateChangeRequest'
+    | 'updateCustomer'
+    | 'findCustomer'
+    | 'appendAudit'
+    | 'enqueueOutbox'
+    | 'insertNotMeLink'
   >,
   outcome: Outcome,
   previousVersion: number | null,
   context: UseCaseContext,
 ): Promise<Result<ChangeRequest>> {
   const now = context.clock.now().toISOString();
-  const request: ChangeRequest = {
+  let request: ChangeRequest = {
     ...outcome.request,
     version: previousVersion === null ? 1 : previousVersion + 1,
   };
@@ -87,5 +96,29 @@ export async function saveOutcome(
     );
   }
   await tx.appendAudit(auditDraftsForEvents(request, outcome.events, context.policy));
+  if (
+    request.state === 'consistent' &&
+    outcome.events.some((event) => event.type === 'consistency_confirmed')
+  ) {
+    const customer = outcome.customerWrite?.customer ?? (await tx.findCustomer(request.customerId));
+    if (customer && (await enqueueConfirmations(tx, request, customer, context)) === 0) {
+      // No address to confirm to: a person must confirm by phone or post, so a human takes it from here.
+      const escalated = decide(
+        request,
+        {
+          type: 'escalate',
+          by: SYSTEM_ACTOR,
+          reason: 'confirmation_undeliverable',
+          note: 'No email address on file: confirm the change by phone or post.',
+        },
+        decisionContext(context),
+      );
+      if (!escalated.ok) return escalated;
+      const saved = { ...escalated.value.request, version: request.version + 1 };
+      await tx.updateChangeRequest(saved, request.version);
+      await tx.appendAudit(auditDraftsForEvents(saved, escalated.value.events, context.policy));
+      request = saved;
+    }
+  }
   return ok(request);
 }

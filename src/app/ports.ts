@@ -1,6 +1,7 @@
 import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead } from '../core/audit-types.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
+import type { SupportContact } from '../core/confirmation-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy } from '../core/policy-types.ts';
 
@@ -26,7 +27,8 @@ export interface StoredAuditEntry extends AuditEntry {
 }
 
 export interface OutboxMessage {
-  readonly kind: 'propagation';
+  /** `propagation` to a connected system, `confirmation` mail to the customer (destination `mail`). */
+  readonly kind: 'propagation' | 'confirmation';
   readonly destination: string;
   readonly customerId: string;
   readonly changeRequestId: string | null;
@@ -49,6 +51,7 @@ export type Confirmation = 'read_back' | 'acknowledged' | 'attested';
 
 export interface OutboxStatus {
   readonly id: number;
+  readonly kind: 'propagation' | 'confirmation';
   readonly destination: string;
   readonly customerId: string;
   readonly changeRequestId: string | null;
@@ -206,6 +209,45 @@ export interface Store {
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
 
+  insertNotMeLink(link: {
+    id: string;
+    changeRequestId: string;
+    customerId: string;
+    now: string;
+    expiresAt: string;
+  }): Promise<void>;
+  /** Marks a link used if it is unused and unexpired; answers what stopped it otherwise. */
+  useNotMeLink(
+    id: string,
+    now: string,
+  ): Promise<{
+    outcome: 'used' | 'unknown' | 'already_used' | 'expired';
+    changeRequestId?: string;
+    customerId?: string;
+  }>;
+  openSecurityCase(securityCase: SecurityCase): Promise<void>;
+  findSecurityCase(id: string): Promise<SecurityCase | null>;
+  lockSecurityCase(id: string): Promise<SecurityCase | null>;
+  updateSecurityCase(securityCase: SecurityCase): Promise<void>;
+  listSecurityCases(query: {
+    status?: 'open' | 'resolved' | undefined;
+    customerId?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<SecurityCase>>;
+  /** Sets or lifts the freeze on a customer record (not a data change: the version stays). */
+  setCustomerFreeze(
+    customerId: string,
+    freeze: { caseId: string; frozenAt: string; reason: string } | null,
+  ): Promise<void>;
+  catchMail(mail: CaughtMail): Promise<void>;
+  listCaughtMail(query: {
+    recipient?: string | undefined;
+    changeRequestId?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<CaughtMail>>;
+
   createManualTask(task: {
     id: string;
     outboxId: number;
@@ -249,6 +291,60 @@ export interface UseCaseContext {
   readonly ids: IdSource;
   /** Working calendars by policy key (`approvalSla.calendars`), built once by the composition root. */
   readonly calendars: ReadonlyMap<string, BusinessCalendar>;
+  readonly confirmations: ConfirmationSettings;
+}
+
+/** Signs "this wasn't me" link ids, so a link cannot be forged or altered. */
+export interface LinkSigner {
+  sign(linkId: string): string;
+  /** The link id of a token whose signature checks, or null. */
+  verify(token: string): string | null;
+}
+
+export interface ConfirmationSettings {
+  /** Where customers reach Amend, for the links in mail (e.g. https://amend.example.com). */
+  readonly publicBaseUrl: string;
+  readonly linkLifetimeDays: number;
+  readonly support: SupportContact;
+  readonly linkSigner: LinkSigner;
+}
+
+export interface MailMessage {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+  readonly html: string;
+  readonly changeRequestId: string | null;
+}
+
+export type MailResult =
+  | { readonly ok: true; readonly messageId: string }
+  | { readonly ok: false; readonly error: string; readonly isPermanent: boolean };
+
+/** Sends mail: SMTP in production, the built-in mail catcher in the embedded default. */
+export interface MailSender {
+  send(message: MailMessage): Promise<MailResult>;
+}
+
+export interface SecurityCase {
+  readonly id: string;
+  readonly customerId: string;
+  readonly changeRequestId: string;
+  readonly kind: 'suspected_unauthorised_change';
+  readonly priority: 'high';
+  readonly status: 'open' | 'resolved';
+  readonly openedAt: string;
+  readonly linkId: string | null;
+  readonly revertRequestId: string | null;
+  readonly resolvedAt: string | null;
+  readonly resolvedBy: Actor | null;
+  readonly resolution: 'reverted' | 'not_fraud' | null;
+  readonly note: string | null;
+}
+
+export interface CaughtMail extends MailMessage {
+  readonly id: string;
+  readonly createdAt: string;
 }
 
 /** The core's decision context for "now". */

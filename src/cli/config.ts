@@ -16,6 +16,19 @@ const ConfigSchema = z.object({
   AMEND_CONNECTED_SYSTEMS_FILE: z.string().min(1).optional(),
   AMEND_AUDIT_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AMEND_AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(1_000).default(60_000),
+  SMTP_URL: z
+    .string()
+    .regex(
+      /^smtps?:\/\//,
+      'Use an smtp:// or smtps:// URL, or unset it to keep mail in the built-in catcher.',
+    )
+    .optional(),
+  AMEND_MAIL_FROM: z.string().min(3).default('Amend <no-reply@amend.localhost>'),
+  AMEND_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AMEND_SUPPORT_PHONE: z.string().min(3).default('1300 000 000'),
+  AMEND_SUPPORT_EMAIL: z.email().default('support@example.com'),
+  AMEND_NOT_ME_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  AMEND_LINK_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AMEND_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -30,6 +43,12 @@ export interface Config {
   readonly signingKeyFile: string;
   readonly checkpointIntervalMs: number;
   readonly logLevel: string;
+  readonly smtpUrl: string | undefined;
+  readonly mailFrom: string;
+  readonly publicUrl: string;
+  readonly support: { phone: string; email: string };
+  readonly notMeLinkDays: number;
+  readonly linkKeyFile: string;
 }
 
 /** Reads the configuration from the environment; an error names the variable and what to set it to. */
@@ -56,5 +75,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
       values.AMEND_AUDIT_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'audit-signing-key.pem'),
     checkpointIntervalMs: values.AMEND_AUDIT_CHECKPOINT_INTERVAL_MS,
     logLevel: values.AMEND_LOG_LEVEL,
+    smtpUrl: values.SMTP_URL,
+    mailFrom: values.AMEND_MAIL_FROM,
+    publicUrl: (values.AMEND_PUBLIC_URL ?? `http://${values.HOST}:${values.PORT}`).replace(/\/$/, ''),
+    support: { phone: values.AMEND_SUPPORT_PHONE, email: values.AMEND_SUPPORT_EMAIL },
+    notMeLinkDays: values.AMEND_NOT_ME_LINK_DAYS,
+    linkKeyFile:
+      values.AMEND_LINK_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'link-signing.key'),
   });
 }

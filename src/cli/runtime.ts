@@ -1,8 +1,11 @@
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
 import { calendarsFor } from '../adapters/calendars.ts';
+import { createLinkSigner, loadOrCreateLinkKey } from '../adapters/link-signer.ts';
+import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
+import { createSmtpMailer } from '../adapters/mail/smtp-mailer.ts';
 import { loadPolicyFile } from '../adapters/policy-file.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
-import type { AuditSigner, Clock, IdSource, Store } from '../app/ports.ts';
+import type { AuditSigner, Clock, ConfirmationSettings, IdSource, MailSender, Store } from '../app/ports.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
@@ -21,6 +24,8 @@ export interface Runtime {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly calendars: ReadonlyMap<string, BusinessCalendar>;
+  readonly confirmations: ConfirmationSettings;
+  readonly mailer: MailSender;
   close(): Promise<void>;
 }
 
@@ -48,15 +53,28 @@ export async function openRuntime(
     );
   }
   const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
+  const store = createStore(database.db, sha256Hex);
+  const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
   return ok({
     config,
     database,
-    store: createStore(database.db, sha256Hex),
+    store,
     policy: policy.value,
     signer,
     clock: systemClock,
     ids: uuidV7Ids,
     calendars: calendarsFor(policy.value),
-    close: () => database.close(),
+    confirmations: {
+      publicBaseUrl: config.publicUrl,
+      linkLifetimeDays: config.notMeLinkDays,
+      support: config.support,
+      linkSigner: createLinkSigner(loadOrCreateLinkKey(config.linkKeyFile)),
+    },
+    // Without SMTP_URL, mail stays in the built-in catcher (GET /api/v1/mail).
+    mailer: smtp ?? createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
+    close: async () => {
+      smtp?.close();
+      await database.close();
+    },
   });
 }

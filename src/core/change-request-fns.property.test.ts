@@ -34,6 +34,7 @@ const EVIDENCE: Record<VerificationMethod, Record<string, unknown>> = {
   id_document: { documentType: 'passport', documentReference: 'PA123', checklist: { photoMatches: true } },
   recent_session: { sessionId: 's-1', authenticatedAt: NOW },
   trusted_integration: { apiKeyId: 'key-1' },
+  not_me_link: { linkId: 'l-1', caseId: 'c-1' },
 };
 
 const actorArb = fc.constantFrom(...ACTORS);

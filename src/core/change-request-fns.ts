@@ -39,6 +39,7 @@ const SYSTEM_RECORDED_METHODS: ReadonlySet<VerificationMethod> = new Set([
   'otp_on_file',
   'recent_session',
   'trusted_integration',
+  'not_me_link',
 ]);
 
 /** Evidence each method must carry so that an auditor can see what was checked. */
@@ -49,6 +50,7 @@ const REQUIRED_EVIDENCE: Readonly<Record<VerificationMethod, readonly string[]>>
   id_document: ['documentType', 'documentReference', 'checklist'],
   recent_session: ['sessionId', 'authenticatedAt'],
   trusted_integration: ['apiKeyId'],
+  not_me_link: ['linkId', 'caseId'],
 };
 
 const APPROVER_ROLES = new Set(['team_lead', 'manager']);
@@ -79,6 +81,8 @@ export interface ReceiveInput {
   readonly intakeVerifications: readonly Verification[];
   /** The requester confirms the submitted values as final: counts as read-back only if normalising changed nothing. */
   readonly isSubmissionConfirmed: boolean;
+  /** The change request this one undoes; set only for the revert of a reported change. */
+  readonly revertOf?: string | null;
 }
 
 export type Transition = { readonly request: ChangeRequest; readonly events: readonly ChangeRequestEvent[] };
@@ -114,7 +118,8 @@ export type ChangeRequestCommand =
   | { readonly type: 'mark_reverted'; readonly by: Actor; readonly revertRequestId: string }
   | { readonly type: 'assign'; readonly by: Actor; readonly assigneeId: string }
   | { readonly type: 'add_note'; readonly by: Actor; readonly text: string }
-  | { readonly type: 'flag_approval_overdue' };
+  | { readonly type: 'flag_approval_overdue' }
+  | { readonly type: 'report_not_me'; readonly linkId: string; readonly caseId: string };
 
 export type ChangeRequestCommandType = ChangeRequestCommand['type'];
 
@@ -150,6 +155,7 @@ const ALLOWED_FROM: Readonly<Record<ChangeRequestCommandType, readonly ChangeReq
   assign: ['awaiting_approval', 'escalated'],
   add_note: [...PENDING_STATES, 'escalated', 'applied', 'propagating', 'consistent'],
   flag_approval_overdue: ['awaiting_approval'],
+  report_not_me: ['propagating', 'consistent', 'completed', 'escalated'],
 };
 
 /** Who may own a request in a queue and decide on it. */
@@ -170,8 +176,11 @@ const staffIdOf = (actor: Actor): string[] => (actor.kind === 'staff' ? [actor.i
 export const passedMethods = (request: ChangeRequest): Set<VerificationMethod> =>
   new Set(request.verifications.filter((v) => v.outcome === 'passed').map((v) => v.method));
 
+/** A revert is authorised by the customer's own report through the signed link, not by the tiers' methods. */
 export const isVerified = (request: ChangeRequest, policy: Policy): boolean =>
-  isVerificationSatisfied(policy, request.tier, passedMethods(request));
+  request.revertOf
+    ? passedMethods(request).has('not_me_link')
+    : isVerificationSatisfied(policy, request.tier, passedMethods(request));
 
 const isReadBackCurrent = (request: ChangeRequest): boolean =>
   request.readBack?.revision === request.revision;
@@ -341,13 +350,26 @@ export function receiveChangeRequest(input: ReceiveInput, context: DecisionConte
         { fields: refused },
       );
   }
+  const isRevert = Boolean(input.revertOf);
+  if (input.customer.freeze && !isRevert)
+    return fail(
+      'CUSTOMER.FROZEN',
+      `Customer ${input.customer.id} is frozen by security case ${input.customer.freeze.caseId}; a team lead must resolve it first.`,
+      { caseId: input.customer.freeze.caseId },
+    );
+  if (!isRevert && input.intakeVerifications.some((v) => v.method === 'not_me_link'))
+    return fail(
+      'VERIFICATION.METHOD_NOT_ATTESTABLE',
+      'A "this wasn\'t me" report authorises only the revert of the reported change.',
+    );
   const tier = tierOfFields(context.policy, fields);
   const request: ChangeRequest = {
     id: input.id,
     customerId: input.customer.id,
     state: 'received',
     tier,
-    isApprovalRequired: isApprovalRequired(context.policy, fields),
+    // A revert restores what the customer had; the customer's report and the team lead's action are the two parties.
+    isApprovalRequired: isRevert ? false : isApprovalRequired(context.policy, fields),
     channel: input.channel,
     requester: input.requester,
     source: input.source,
@@ -371,7 +393,8 @@ export function receiveChangeRequest(input: ReceiveInput, context: DecisionConte
     notes: [],
     revision: 1,
     version: 1,
-    revertOf: null,
+    revertOf: input.revertOf ?? null,
+    suspectedUnauthorisedAt: null,
     createdAt: context.now,
     updatedAt: context.now,
     expiresAt: new Date(Date.parse(context.now) + context.policy.requestLifetimeDays * DAY_MS).toISOString(),
@@ -711,6 +734,28 @@ export function decide(
         ],
       });
     }
+    case 'report_not_me':
+      if (request.suspectedUnauthorisedAt)
+        return fail(
+          'CHANGE_REQUEST.ILLEGAL_TRANSITION',
+          `Change request ${request.id} was already reported as not the customer's.`,
+        );
+      return ok({
+        request: { ...request, suspectedUnauthorisedAt: now, updatedAt: now },
+        events: [
+          event(
+            'reported_not_me',
+            { kind: 'customer', id: request.customerId, role: 'customer' },
+            from,
+            from,
+            now,
+            {
+              linkId: command.linkId,
+              caseId: command.caseId,
+            },
+          ),
+        ],
+      });
     case 'mark_reverted':
       return ok({
         request: stateChange(request, 'reverted', now),
@@ -747,6 +792,14 @@ export function applyToCustomer(
   if (!ready.ok) return ready;
   if (customer.id !== request.customerId)
     return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
+  if (customer.freeze && !request.revertOf)
+    return fail(
+      'CUSTOMER.FROZEN',
+      `Customer ${customer.id} is frozen by security case ${customer.freeze.caseId}.`,
+      {
+        caseId: customer.freeze.caseId,
+      },
+    );
   const conflicts = conflictingFields(request, customer);
   if (conflicts.length > 0)
     return fail(

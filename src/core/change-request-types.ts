@@ -107,6 +107,8 @@ export const ESCALATION_REASONS = [
   'identity_unverifiable',
   'conflicts_with_documentation',
   'data_discrepancy',
+  'customer_frozen',
+  'confirmation_undeliverable',
   'other',
 ] as const;
 export const EscalationReasonSchema = z.enum(ESCALATION_REASONS);
@@ -157,7 +159,10 @@ export const ChangeRequestSchema = z.object({
   revision: z.number().int(),
   /** Optimistic-concurrency version of the stored request. */
   version: z.number().int(),
+  /** The change request this one undoes (a revert after "this wasn't me"). */
   revertOf: z.string().nullable(),
+  /** When the customer reported this change as not theirs. */
+  suspectedUnauthorisedAt: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
   expiresAt: z.string(),
@@ -189,6 +194,7 @@ export const CHANGE_REQUEST_EVENT_TYPES = [
   'assigned',
   'note_added',
   'approval_overdue',
+  'reported_not_me',
 ] as const;
 export type ChangeRequestEventType = (typeof CHANGE_REQUEST_EVENT_TYPES)[number];
 

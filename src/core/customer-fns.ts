@@ -81,6 +81,7 @@ export function newCustomer(
       communicationPreferences,
       paymentMethod: null,
       bankAccount: null,
+      freeze: null,
       confirmedAt,
       createdAt: meta.now,
       updatedAt: meta.now,

@@ -87,6 +87,8 @@ export const CustomerSchema = z.object({
   communicationPreferences: CommunicationPreferencesSchema,
   paymentMethod: PaymentMethodSchema.nullable(),
   bankAccount: BankAccountSchema.nullable(),
+  /** Set while a security case holds the record: no change but its revert is applied until a team lead resolves it. */
+  freeze: z.object({ caseId: z.string(), frozenAt: z.string(), reason: z.string() }).nullable(),
   /** Per field group, when the customer last confirmed it was right: not merely when it last changed. */
   confirmedAt: z.record(z.enum(FIELD_GROUPS), z.string().nullable()),
   createdAt: z.string(),

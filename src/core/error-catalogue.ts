@@ -18,6 +18,8 @@ export const ERROR_CATALOGUE = {
   'CUSTOMER.NOT_FOUND': { status: 404, exitCode: 66, title: 'Customer not found' },
   /** The customer record changed since the value being replaced was read; nothing was overwritten. */
   'CUSTOMER.VERSION_CONFLICT': { status: 409, exitCode: 75, title: 'The customer record changed meanwhile' },
+  /** A security case froze the customer's record; only its revert may change it until a team lead resolves the case. */
+  'CUSTOMER.FROZEN': { status: 423, exitCode: 75, title: 'Customer record frozen' },
   /** No change request has this id. */
   'CHANGE_REQUEST.NOT_FOUND': { status: 404, exitCode: 66, title: 'Change request not found' },
   /** The command is not allowed in the change request's current state. */
@@ -68,6 +70,16 @@ export const ERROR_CATALOGUE = {
   'MANUAL_TASK.NOT_OPEN': { status: 404, exitCode: 66, title: 'Manual task not open' },
   /** No dead letter has this id (it may have been retried or replayed already). */
   'DEAD_LETTER.NOT_FOUND': { status: 404, exitCode: 66, title: 'Dead letter not found' },
+  /** The "this wasn't me" link is unknown or its signature does not check (altered). */
+  'NOT_ME.LINK_INVALID': { status: 404, exitCode: 66, title: 'Link not valid' },
+  /** The "this wasn't me" link was already used; the report it made stands. */
+  'NOT_ME.LINK_USED': { status: 409, exitCode: 65, title: 'Link already used' },
+  /** The "this wasn't me" link has expired; the customer should call support. */
+  'NOT_ME.LINK_EXPIRED': { status: 410, exitCode: 65, title: 'Link expired' },
+  /** No security case has this id. */
+  'CASE.NOT_FOUND': { status: 404, exitCode: 66, title: 'Case not found' },
+  /** The security case is resolved already, or its change was reverted already. */
+  'CASE.NOT_OPEN': { status: 409, exitCode: 65, title: 'Case not open' },
   /** The Idempotency-Key was already used with a different request body. */
   'IDEMPOTENCY.KEY_REUSED': { status: 422, exitCode: 65, title: 'Idempotency key reused with another body' },
   /** The file to import cannot be read or has no header row with the expected columns. */

@@ -123,6 +123,7 @@ const METHOD_WORDS: Readonly<Record<VerificationMethod, string>> = {
   id_document: 'a government-issued identity document',
   recent_session: 'a recent sign-in to the self-service portal',
   trusted_integration: 'the confirmation of an authorised integration',
+  not_me_link: 'your report through the link in our confirmation',
 };
 
 /**

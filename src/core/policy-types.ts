@@ -16,6 +16,8 @@ export const VERIFICATION_METHODS = [
   'id_document',
   'recent_session',
   'trusted_integration',
+  // The customer's own report through the signed link in a confirmation: authorises only a revert.
+  'not_me_link',
 ] as const;
 export const VerificationMethodSchema = z.enum(VERIFICATION_METHODS);
 export type VerificationMethod = z.infer<typeof VerificationMethodSchema>;

@@ -18,6 +18,7 @@ export function customerFromRow(row: Selectable<CustomerTable>): Customer {
     communicationPreferences: parsed(row.communication_preferences),
     paymentMethod: parsed(row.payment_method),
     bankAccount: parsed(row.bank_account),
+    freeze: parsed(row.security_hold) ?? null,
     confirmedAt: parsed(row.confirmed_at),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
@@ -38,6 +39,7 @@ export function customerToRow(customer: Customer) {
     payment_method: customer.paymentMethod ? json(customer.paymentMethod) : null,
     bank_account: customer.bankAccount ? json(customer.bankAccount) : null,
     confirmed_at: json(customer.confirmedAt),
+    security_hold: customer.freeze ? json(customer.freeze) : null,
     created_at: customer.createdAt,
     updated_at: customer.updatedAt,
   };

@@ -50,7 +50,7 @@ export async function claimOutbox(
   const leaseUntil = new Date(Date.parse(options.now) + options.leaseMs).toISOString();
   const result = await sql<{
     id: number;
-    kind: 'propagation';
+    kind: 'propagation' | 'confirmation';
     destination: string;
     customer_id: string;
     change_request_id: string | null;
@@ -160,6 +160,7 @@ export async function confirmOutbox(
 
 const statusFromRow = (row: Selectable<OutboxTable>): OutboxStatus => ({
   id: Number(row.id),
+  kind: row.kind as OutboxStatus['kind'],
   destination: row.destination,
   customerId: row.customer_id,
   changeRequestId: row.change_request_id,

@@ -18,8 +18,44 @@ export interface CustomerTable {
   payment_method: Json<unknown> | null;
   bank_account: Json<unknown> | null;
   confirmed_at: Json<Record<string, string | null>>;
+  security_hold: Json<unknown> | null;
   created_at: Timestamp;
   updated_at: Timestamp;
+}
+
+export interface NotMeLinkTable {
+  id: string;
+  change_request_id: string;
+  customer_id: string;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+}
+
+export interface SecurityCaseTable {
+  id: string;
+  customer_id: string;
+  change_request_id: string;
+  kind: string;
+  priority: string;
+  status: string;
+  opened_at: Timestamp;
+  link_id: string | null;
+  revert_request_id: string | null;
+  resolved_at: Timestamp | null;
+  resolved_by: Json<unknown> | null;
+  resolution: string | null;
+  note: string | null;
+}
+
+export interface MailMessageTable {
+  id: string;
+  created_at: Timestamp;
+  recipient: string;
+  subject: string;
+  text_body: string;
+  html_body: string;
+  change_request_id: string | null;
 }
 
 export interface ChangeRequestTable {
@@ -140,6 +176,9 @@ export interface Database {
   audit_checkpoint: AuditCheckpointTable;
   outbox: OutboxTable;
   manual_task: ManualTaskTable;
+  not_me_link: NotMeLinkTable;
+  security_case: SecurityCaseTable;
+  mail_message: MailMessageTable;
   idempotency_key: IdempotencyKeyTable;
   staff_user: StaffUserTable;
   api_key: ApiKeyTable;

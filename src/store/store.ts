@@ -3,6 +3,7 @@ import type { Store } from '../app/ports.ts';
 import type { Sha256Hex } from '../core/audit-types.ts';
 import * as audit from './audit-repo.ts';
 import * as changeRequests from './change-request-repo.ts';
+import * as confirmations from './confirmation-repo.ts';
 import * as customers from './customer-repo.ts';
 import * as idempotency from './idempotency-repo.ts';
 import * as outbox from './outbox-repo.ts';
@@ -59,6 +60,16 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
     requeueDeadLetter: (id, now, replacement) => outbox.requeueDeadLetter(db, id, now, replacement),
     flagDeadlineBreaches: (now, limit) => outbox.flagDeadlineBreaches(db, now, limit),
+    insertNotMeLink: (link) => confirmations.insertNotMeLink(db, link),
+    useNotMeLink: (id, now) => confirmations.useNotMeLink(db, id, now),
+    openSecurityCase: (securityCase) => confirmations.openSecurityCase(db, securityCase),
+    findSecurityCase: (id) => confirmations.findSecurityCase(db, id),
+    lockSecurityCase: (id) => confirmations.lockSecurityCase(db, id),
+    updateSecurityCase: (securityCase) => confirmations.updateSecurityCase(db, securityCase),
+    listSecurityCases: (query) => confirmations.listSecurityCases(db, query),
+    setCustomerFreeze: (customerId, freeze) => confirmations.setCustomerFreeze(db, customerId, freeze),
+    catchMail: (mail) => confirmations.catchMail(db, mail),
+    listCaughtMail: (query) => confirmations.listCaughtMail(db, query),
     createManualTask: (task) => outbox.createManualTask(db, task),
     listManualTasks: (query) => outbox.listManualTasks(db, query),
     attestManualTask: (id, by, now, evidence) => outbox.attestManualTask(db, id, by, now, evidence),

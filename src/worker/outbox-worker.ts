@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { markConsistentIfConfirmed } from '../app/confirm-consistency.ts';
-import type { ClaimedOutboxMessage, ConnectedSystem, Store, UseCaseContext } from '../app/ports.ts';
+import { completeIfConfirmationsSent, markConsistentIfConfirmed } from '../app/confirm-consistency.ts';
+import type {
+  ClaimedOutboxMessage,
+  ConnectedSystem,
+  MailSender,
+  Store,
+  UseCaseContext,
+} from '../app/ports.ts';
+import { recordConfirmationOutcome } from '../app/record-confirmation-outcome.ts';
 import { recordDrift } from '../app/record-drift.ts';
 import { driftedPaths } from '../core/consistency-fns.ts';
 import { DEFAULT_RETRY_POLICY, nextRetryAt, type RetryPolicy } from '../core/retry-fns.ts';
@@ -11,6 +18,8 @@ export const MAX_DRIFT_ATTEMPTS = 3;
 export interface OutboxWorkerOptions extends UseCaseContext {
   readonly store: Store;
   readonly systems: ReadonlyMap<string, ConnectedSystem>;
+  /** Sends the confirmations (outbox kind `confirmation`). */
+  readonly mailer: MailSender;
   readonly retry?: RetryPolicy;
   readonly batchSize?: number;
   /** A claimed message not finished within this time is claimable again (its worker is presumed dead). */
@@ -70,7 +79,47 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return paths.length > 0 ? { kind: 'drift', paths } : { kind: 'confirmed' };
   }
 
+  /** A confirmation mail: accepted by the mail server, or retried, or, once it cannot be, escalated. */
+  async function handleConfirmation(message: ClaimedOutboxMessage): Promise<void> {
+    const payload = message.payload as {
+      to: string;
+      subject: string;
+      text: string;
+      html: string;
+      role: string;
+    };
+    const sent = await options.mailer
+      .send({
+        to: payload.to,
+        subject: payload.subject,
+        text: payload.text,
+        html: payload.html,
+        changeRequestId: message.changeRequestId,
+      })
+      .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }));
+    const now = options.clock.now().toISOString();
+    if (sent.ok) {
+      if (!(await options.store.markOutboxDelivered(message.id, owner, now, 'acknowledged'))) return;
+      await recordConfirmationOutcome(options, message, { isSent: true, detail: sent.messageId });
+      if (message.changeRequestId) await completeIfConfirmationsSent(options, message.changeRequestId);
+      return;
+    }
+    const retryAt = nextRetryAt(
+      {
+        attempts: message.attempts,
+        createdAt: message.createdAt,
+        now,
+        random: Math.random(),
+        isPermanent: sent.isPermanent,
+      },
+      retry,
+    );
+    if (!(await options.store.markOutboxFailed(message.id, owner, { error: sent.error, retryAt }))) return;
+    if (!retryAt) await recordConfirmationOutcome(options, message, { isSent: false, detail: sent.error });
+  }
+
   async function handle(message: ClaimedOutboxMessage): Promise<void> {
+    if (message.kind === 'confirmation') return handleConfirmation(message);
     const outcome = await attempt(message);
     const now = options.clock.now().toISOString();
     if (outcome.kind === 'confirmed' || outcome.kind === 'delivered') {

@@ -32,6 +32,12 @@ export async function openApiDocument(): Promise<unknown> {
   const server = await buildServer({
     store: {} as Store,
     calendars: new Map(),
+    confirmations: {
+      publicBaseUrl: 'http://localhost',
+      linkLifetimeDays: 30,
+      support: { phone: '-', email: 'x@example.com' },
+      linkSigner: { sign: () => '', verify: () => null },
+    },
     policy: defaultPolicy(),
     clock: systemClock,
     ids: uuidV7Ids,

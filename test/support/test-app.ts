@@ -1,12 +1,14 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../../src/adapters/calendars.ts';
+import { createLinkSigner } from '../../src/adapters/link-signer.ts';
+import { createMailCatcher } from '../../src/adapters/mail/mail-catcher.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
 import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
-import type { Clock, Store } from '../../src/app/ports.ts';
+import type { Clock, MailSender, Store } from '../../src/app/ports.ts';
 import { registerCustomers } from '../../src/app/register-customers.ts';
 import { type NewCustomerInput, newCustomer } from '../../src/core/customer-fns.ts';
 import type { Customer } from '../../src/core/customer-types.ts';
@@ -47,7 +49,7 @@ export interface TestApp {
   readonly store: Store;
   readonly policy: Policy;
   readonly clock: ReturnType<typeof manualClock>;
-  readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock> };
+  readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock>; mailer: MailSender };
   readonly server: FastifyInstance;
   readonly signer: ReturnType<typeof testSigner>;
   addCustomer(input?: Partial<NewCustomerInput>): Promise<Customer>;
@@ -70,7 +72,9 @@ export interface TestApp {
 let customerCounter = 0;
 
 /** Everything a test needs on a fresh database of the run's engine, with the real HTTP server (inject). */
-export async function createTestApp(options: { policy?: Policy } = {}): Promise<TestApp> {
+export async function createTestApp(
+  options: { policy?: Policy; mailer?: MailSender } = {},
+): Promise<TestApp> {
   const database = await openTestDatabase();
   const store = createStore(database.db, sha256Hex);
   const policy = options.policy ?? defaultPolicy();
@@ -81,7 +85,15 @@ export async function createTestApp(options: { policy?: Policy } = {}): Promise<
     clock,
     ids: uuidV7Ids,
     calendars: calendarsFor(policy),
+    confirmations: {
+      publicBaseUrl: 'http://amend.test',
+      linkLifetimeDays: 30,
+      support: { phone: '1300 555 010', email: 'help@amend.test' },
+      linkSigner: createLinkSigner(randomBytes(32)),
+    },
     isDatabaseReachable: () => isDatabaseReachable(database.db),
+    // The built-in catcher unless a test brings a real SMTP server.
+    mailer: options.mailer ?? createMailCatcher({ store, ids: uuidV7Ids, clock }),
   };
   const server = await buildServer(deps);
   const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };

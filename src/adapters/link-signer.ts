@@ -1,0 +1,32 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { LinkSigner } from '../app/ports.ts';
+
+/**
+ * Tokens are `<link id>.<base64url HMAC-SHA256 of the id>`: an altered id or signature fails. Expiry and single
+ * use are kept in the database, where they can be changed without reissuing keys.
+ */
+export function createLinkSigner(key: Buffer): LinkSigner {
+  const mac = (id: string) => createHmac('sha256', key).update(`not-me:${id}`).digest();
+  return {
+    sign: (linkId) => `${linkId}.${mac(linkId).toString('base64url')}`,
+    verify: (token) => {
+      const [id, signature, ...rest] = token.split('.');
+      if (!id || !signature || rest.length > 0 || !/^[0-9a-f-]{36}$/.test(id)) return null;
+      const given = Buffer.from(signature, 'base64url');
+      const expected = mac(id);
+      return given.length === expected.length && timingSafeEqual(given, expected) ? id : null;
+    },
+  };
+}
+
+/** Reads the link-signing key file, creating it (32 random bytes, mode 0600) on first use. */
+export function loadOrCreateLinkKey(path: string): Buffer {
+  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  mkdirSync(dirname(path), { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(path, key.toString('base64'), { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return key;
+}

@@ -1,0 +1,71 @@
+import type { ChangeRequest } from '../core/change-request-types.ts';
+import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import { confirmationRecipients, localeFor, renderConfirmation } from '../core/confirmation-fns.ts';
+import type { Customer } from '../core/customer-types.ts';
+import { maskFieldValue } from '../core/masking-fns.ts';
+import type { Store, UseCaseContext } from './ports.ts';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Queues the confirmation of a change that reached every connected system (procedure step 6), in the
+ * transaction that made it consistent: one mail per recipient (old and new address on an email change), each
+ * with its own signed, single-use "this wasn't me" link. Answers how many were queued (0: no address on file).
+ */
+export async function enqueueConfirmations(
+  tx: Pick<Store, 'insertNotMeLink' | 'enqueueOutbox' | 'appendAudit'>,
+  request: ChangeRequest,
+  customer: Customer,
+  context: UseCaseContext,
+): Promise<number> {
+  const recipients = confirmationRecipients(request, customer);
+  if (recipients.length === 0) return 0;
+  const now = context.clock.now();
+  const expiresAt = new Date(now.getTime() + context.confirmations.linkLifetimeDays * DAY_MS).toISOString();
+  const timeZone = context.policy.approvalSla.calendars[request.calendarKey]?.timeZone ?? 'UTC';
+  const messages = [];
+  for (const recipient of recipients) {
+    const linkId = context.ids.newId();
+    await tx.insertNotMeLink({
+      id: linkId,
+      changeRequestId: request.id,
+      customerId: customer.id,
+      now: now.toISOString(),
+      expiresAt,
+    });
+    const rendered = renderConfirmation({
+      request,
+      customer,
+      recipient,
+      locale: localeFor(customer.postalAddress?.country),
+      timeZone,
+      notMeUrl: `${context.confirmations.publicBaseUrl}/not-me/${context.confirmations.linkSigner.sign(linkId)}`,
+      notMeLifetimeDays: context.confirmations.linkLifetimeDays,
+      support: context.confirmations.support,
+    });
+    messages.push({
+      kind: 'confirmation' as const,
+      destination: 'mail',
+      customerId: customer.id,
+      changeRequestId: request.id,
+      sequence: customer.version,
+      payload: { to: recipient.address, role: recipient.role, linkId, ...rendered },
+      deadlineAt: null,
+    });
+  }
+  await tx.enqueueOutbox(messages, now.toISOString());
+  await tx.appendAudit([
+    {
+      chain: customer.id,
+      occurredAt: now.toISOString(),
+      actor: SYSTEM_ACTOR,
+      action: 'confirmation.queued',
+      changeRequestId: request.id,
+      details: {
+        recipients: recipients.map((r) => ({ to: maskFieldValue('email', r.address), role: r.role })),
+        linkExpiresAt: expiresAt,
+      },
+    },
+  ]);
+  return recipients.length;
+}
