@@ -326,7 +326,9 @@ describe('connected systems of every kind', () => {
     expect((await app.store.findChangeRequest(created.id))?.state).toBe('consistent');
     const again = await app.call(representative.apiKey, 'POST', `/api/v1/manual-tasks/${task.id}/attest`, {});
     expect(again.json().code).toBe('MANUAL_TASK.NOT_OPEN');
-    const propagation = (await app.store.outboxForChangeRequest(created.id)).filter((d) => d.kind === 'propagation');
+    const propagation = (await app.store.outboxForChangeRequest(created.id)).filter(
+      (d) => d.kind === 'propagation',
+    );
     expect(propagation.map((d) => d.confirmation).sort()).toEqual(['attested', 'read_back']);
   });
 

@@ -151,7 +151,7 @@ const ALLOWED_FROM: Readonly<Record<ChangeRequestCommandType, readonly ChangeReq
   expire: [...PENDING_STATES],
   mark_consistent: ['propagating'],
   complete: ['consistent'],
-  mark_reverted: ['propagating', 'consistent', 'completed'],
+  mark_reverted: ['propagating', 'consistent', 'completed', 'escalated'],
   assign: ['awaiting_approval', 'escalated'],
   add_note: [...PENDING_STATES, 'escalated', 'applied', 'propagating', 'consistent'],
   flag_approval_overdue: ['awaiting_approval'],

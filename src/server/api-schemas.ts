@@ -120,6 +120,11 @@ export const ChangeRequestViewSchema = z
       .describe('When the deadline passed unmet and the request was flagged to managers.'),
     assignee: z.object({ id: z.string(), assignedBy: ActorSchema, assignedAt: z.string() }).nullable(),
     notes: z.array(z.object({ by: ActorSchema, at: z.string(), text: z.string() })),
+    revertOf: z.string().nullable().describe('The change request this one undoes (after "this wasn\'t me").'),
+    suspectedUnauthorisedAt: z
+      .string()
+      .nullable()
+      .describe('When the customer reported this change as not theirs.'),
     revision: z.number(),
     version: z.number(),
     createdAt: z.string(),

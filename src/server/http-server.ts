@@ -10,8 +10,10 @@ import {
 import { createAuthenticator } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
+import { registerCaseRoutes } from './routes/case-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
 import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
@@ -74,6 +76,8 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     });
   });
 
+  registerNotMeRoutes(app, deps);
+
   await app.register(async (api) => {
     api.addHook('onRequest', createAuthenticator(deps.store));
     registerChangeRequestRoutes(api, deps);
@@ -81,6 +85,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerAuditRoutes(api, deps);
     registerQueueRoutes(api, deps);
     registerPropagationRoutes(api, deps);
+    registerCaseRoutes(api, deps);
   });
 
   return app;

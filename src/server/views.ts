@@ -41,6 +41,8 @@ export function changeRequestView(request: ChangeRequest, policy: Policy) {
     approvalOverdueAt: request.approvalOverdueAt,
     assignee: request.assignee,
     notes: request.notes,
+    revertOf: request.revertOf,
+    suspectedUnauthorisedAt: request.suspectedUnauthorisedAt,
     revision: request.revision,
     version: request.version,
     createdAt: request.createdAt,
