@@ -757,6 +757,13 @@ export function decide(
         ],
       });
     case 'mark_reverted':
+      // Escalated covers a request escalated after it was applied (e.g. its confirmation bounced); one never
+      // applied has nothing to revert.
+      if (!request.appliedAt)
+        return fail(
+          'CHANGE_REQUEST.ILLEGAL_TRANSITION',
+          `Change request ${request.id} was never applied; there is nothing to revert.`,
+        );
       return ok({
         request: stateChange(request, 'reverted', now),
         events: [
