@@ -121,6 +121,24 @@ describe('amend CLI', () => {
     expect(broken.stdout).toContain(`Chain ${chains[1]}`);
   });
 
+  it('lists dead letters and refuses a malformed id with the fix', async () => {
+    const list = await amend('dead-letters', 'list');
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain('No dead letters.');
+    const bad = await amend('dead-letters', 'retry', 'abc');
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('must be a number from `amend dead-letters list`');
+    const missing = await amend('dead-letters', 'replay', '999999');
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toContain('DEAD_LETTER.NOT_FOUND');
+  });
+
+  it('refuses to reconcile without the connected systems the policy names', async () => {
+    const result = await amend('reconcile');
+    expect(result.code).toBe(78);
+    expect(result.stderr).toContain('AMEND_CONNECTED_SYSTEMS_FILE');
+  });
+
   it('refuses invalid configuration naming the variable', async () => {
     const saved = env;
     env = { ...env, PORT: 'eighty' };

@@ -11,7 +11,7 @@ let app: TestApp;
 const systems: Record<string, SampleSystem> = {};
 let connected: Map<string, ConnectedSystem>;
 const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
-const faults = { billingFailuresLeft: 0, isShippingDown: false, marketingRefuses: false };
+const faults = { billingFailuresLeft: 0, isShippingDown: false, marketingRefuses: false, slowAnswersLeft: 0 };
 
 beforeAll(async () => {
   app = await createTestApp();
@@ -24,7 +24,8 @@ beforeAll(async () => {
     name: 'shipping',
     secret: 'shipping-secret',
     fault: () => (faults.isShippingDown ? 502 : null),
-    delayMs: () => Math.floor(Math.random() * 20),
+    // The first answers come too late for the connector's 300 ms timeout; then slow but in time.
+    delayMs: () => (faults.slowAnswersLeft-- > 0 ? 600 : Math.floor(Math.random() * 20)),
   });
   systems.marketing = await startSampleSystem({
     name: 'marketing',
@@ -38,7 +39,7 @@ beforeAll(async () => {
         kind: 'webhook',
         url: `${s.url()}/hooks/amend`,
         secret: `${s.name}-secret`,
-        timeoutMs: 2000,
+        timeoutMs: s.name === 'shipping' ? 300 : 2000,
       })),
     },
     app.policy,
@@ -103,6 +104,7 @@ describe('propagation to connected systems', () => {
     const customers = await Promise.all(Array.from({ length: 4 }, () => app.addCustomer()));
     faults.billingFailuresLeft = 7;
     faults.isShippingDown = true;
+    faults.slowAnswersLeft = 2;
     const requests = [];
     const names = ['Alba', 'Bruno', 'Carla', 'Dario', 'Elena'];
     for (const [index, customer] of customers.entries()) {
@@ -118,7 +120,7 @@ describe('propagation to connected systems', () => {
       );
     }
     await drain(5);
-    faults.isShippingDown = false; // the outage ends
+    faults.isShippingDown = false; // the outage ends; its first answers time out
     await drain();
 
     for (const request of requests) {

@@ -117,7 +117,9 @@ program
         ...demo.systems.map(
           (system) => `  ${system.name.padEnd(10)} ${system.kind.padEnd(8)} ${system.url()}`,
         ),
-        config.smtpUrl ? 'Mail: sent through SMTP_URL' : 'Mail: kept by the built-in catcher: GET /api/v1/mail with a team lead key',
+        config.smtpUrl
+          ? 'Mail: sent through SMTP_URL'
+          : 'Mail: kept by the built-in catcher: GET /api/v1/mail with a team lead key',
         existsSync(credentialsFile)
           ? `Demo API keys are in ${credentialsFile}`
           : 'Demo data was seeded by an earlier run.',
