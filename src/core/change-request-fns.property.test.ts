@@ -5,6 +5,7 @@ import {
   applyToCustomer,
   type ChangeRequestCommand,
   decide,
+  type RequestedChange,
   receiveChangeRequest,
   type Transition,
 } from './change-request-fns.ts';
@@ -145,6 +146,27 @@ const commandArb: fc.Arbitrary<ChangeRequestCommand | { type: 'apply'; by: Actor
   { weight: 1, arbitrary: fc.constant({ type: 'flag_approval_overdue' as const }) },
 );
 
+/** A representative's request for `changes` on the sample customer, received now. */
+const receiveFromRepresentative = (
+  id: string,
+  changes: RequestedChange[],
+  customer: Customer = sampleCustomer(),
+) =>
+  receiveChangeRequest(
+    {
+      id,
+      customer,
+      changes,
+      channel: 'phone',
+      requester: ACTORS[0]!,
+      source: { ip: null, userAgent: null, apiKeyId: null },
+      reason: null,
+      intakeVerifications: [],
+      isSubmissionConfirmed: false,
+    },
+    { policy, now: NOW },
+  );
+
 /** An oracle written apart from the code under test: does the request carry what its tier and policy need? */
 function meetsProcedure(request: ChangeRequest): string | null {
   const passed = new Set(request.verifications.filter((v) => v.outcome === 'passed').map((v) => v.method));
@@ -277,19 +299,10 @@ describe('change request state machine (properties)', () => {
 
   it('refuses illegal commands with a stable code and leaves the request as it was', () => {
     const customer = sampleCustomer();
-    const received = receiveChangeRequest(
-      {
-        id: 'cr-2',
-        customer,
-        changes: [{ field: 'email', value: NEW_VALUES.email }],
-        channel: 'phone',
-        requester: ACTORS[0]!,
-        source: { ip: null, userAgent: null, apiKeyId: null },
-        reason: null,
-        intakeVerifications: [],
-        isSubmissionConfirmed: false,
-      },
-      { policy, now: NOW },
+    const received = receiveFromRepresentative(
+      'cr-2',
+      [{ field: 'email', value: NEW_VALUES.email }],
+      customer,
     );
     if (!received.ok) throw new Error('setup');
     const request = received.value.request;
@@ -312,20 +325,7 @@ describe('change request state machine (properties)', () => {
   it('never counts a one-time code sent to the new contact point', () => {
     fc.assert(
       fc.property(fc.constantFrom<FieldName>('email', 'phone'), (field) => {
-        const received = receiveChangeRequest(
-          {
-            id: 'cr-3',
-            customer: sampleCustomer(),
-            changes: [{ field, value: NEW_VALUES[field] }],
-            channel: 'phone',
-            requester: ACTORS[0]!,
-            source: { ip: null, userAgent: null, apiKeyId: null },
-            reason: null,
-            intakeVerifications: [],
-            isSubmissionConfirmed: false,
-          },
-          { policy, now: NOW },
-        );
+        const received = receiveFromRepresentative('cr-3', [{ field, value: NEW_VALUES[field] }]);
         if (!received.ok) throw new Error('setup');
         const result = decide(
           received.value.request,

@@ -8,6 +8,7 @@ import type {
   Sha256Hex,
 } from '../core/audit-types.ts';
 import type { Actor } from '../core/change-request-types.ts';
+import { pageOf } from './page-fns.ts';
 import { iso, json, parsed } from './row-fns.ts';
 import type { AuditEntryTable, Database } from './schema-types.ts';
 
@@ -112,9 +113,8 @@ export async function listAuditEntries(
   if (filter.from) query = query.where('occurred_at', '>=', new Date(filter.from));
   if (filter.to) query = query.where('occurred_at', '<', new Date(filter.to));
   if (filter.after !== undefined) query = query.where('id', '>', String(filter.after));
-  const rows = await query.execute();
-  const page = rows.slice(0, filter.limit).map(auditEntryFromRow);
-  return { entries: page, nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null };
+  const page = pageOf(await query.execute(), filter.limit, auditEntryFromRow, (row) => Number(row.id));
+  return { entries: page.items, nextCursor: page.nextCursor };
 }
 
 /** Entries in (chain, seq) order after a keyset position, for a streaming verification pass. */

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Page } from '../app/ports.ts';
 import type { ChangeRequest, ChangeRequestState } from '../core/change-request-types.ts';
 import { PENDING_STATES } from '../core/change-request-types.ts';
+import { pageOf } from './page-fns.ts';
 import { json, parsed } from './row-fns.ts';
 import type { Database } from './schema-types.ts';
 
@@ -82,12 +83,12 @@ export async function listChangeRequests(
   if (filter.state) query = query.where('state', '=', filter.state);
   if (filter.customerId) query = query.where('customer_id', '=', filter.customerId);
   if (filter.after) query = query.where('id', '<', filter.after);
-  const rows = await query.execute();
-  const page = rows.slice(0, filter.limit);
-  return {
-    items: page.map((row) => fromBody(row.body)),
-    nextCursor: rows.length > filter.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return pageOf(
+    await query.execute(),
+    filter.limit,
+    (row) => fromBody(row.body),
+    (row) => row.id,
+  );
 }
 
 // Queue cursors carry the sort key and the id (`<ISO time>_<uuid>`), stable under inserts. The API schema
@@ -130,14 +131,12 @@ export async function listApprovalQueue(
   const cursor = decodeCursor(filter.after);
   if (cursor)
     query = query.where(sql<boolean>`(${dueKey}, id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-  const rows = await query.execute();
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => fromBody(row.body)),
-    nextCursor:
-      rows.length > filter.limit && last ? encodeCursor(new Date(last.due_key).toISOString(), last.id) : null,
-  };
+  return pageOf(
+    await query.execute(),
+    filter.limit,
+    (row) => fromBody(row.body),
+    (row) => encodeCursor(new Date(row.due_key).toISOString(), row.id),
+  );
 }
 
 /** The escalation queue: longest-waiting first. */
@@ -164,16 +163,12 @@ export async function listEscalationQueue(
   const cursor = decodeCursor(filter.after);
   if (cursor)
     query = query.where(sql<boolean>`(escalated_at, id) > (${cursor[0]}::timestamptz, ${cursor[1]}::uuid)`);
-  const rows = await query.execute();
-  const page = rows.slice(0, filter.limit);
-  const last = page.at(-1);
-  return {
-    items: page.map((row) => fromBody(row.body)),
-    nextCursor:
-      rows.length > filter.limit && last?.escalated_at
-        ? encodeCursor(new Date(last.escalated_at).toISOString(), last.id)
-        : null,
-  };
+  return pageOf(
+    await query.execute(),
+    filter.limit,
+    (row) => fromBody(row.body),
+    (row) => (row.escalated_at ? encodeCursor(new Date(row.escalated_at).toISOString(), row.id) : null),
+  );
 }
 
 /** Requests whose time ran out at `now`: pending ones past expiry, approvals past their deadline not yet flagged. */

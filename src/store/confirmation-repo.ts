@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { CaughtMail, Page, SecurityCase } from '../app/ports.ts';
 import type { Actor } from '../core/change-request-types.ts';
+import { pageOf } from './page-fns.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { Database, MailMessageTable, SecurityCaseTable } from './schema-types.ts';
 
@@ -117,9 +118,7 @@ export async function listSecurityCases(
   if (query.status) select = select.where('status', '=', query.status);
   if (query.customerId) select = select.where('customer_id', '=', query.customerId);
   if (query.after) select = select.where('id', '>', query.after);
-  const rows = await select.execute();
-  const items = rows.slice(0, query.limit).map(caseFromRow);
-  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+  return pageOf(await select.execute(), query.limit, caseFromRow, (row) => row.id);
 }
 
 export async function setCustomerFreeze(
@@ -176,7 +175,5 @@ export async function listCaughtMail(
   if (query.recipient) select = select.where('recipient', '=', query.recipient);
   if (query.changeRequestId) select = select.where('change_request_id', '=', query.changeRequestId);
   if (query.after) select = select.where('id', '<', query.after);
-  const rows = await select.execute();
-  const items = rows.slice(0, query.limit).map(mailFromRow);
-  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+  return pageOf(await select.execute(), query.limit, mailFromRow, (row) => row.id);
 }

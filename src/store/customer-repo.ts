@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { Customer } from '../core/customer-types.ts';
+import { pageOf } from './page-fns.ts';
 import { iso, json, parsed } from './row-fns.ts';
 import type { CustomerTable, Database } from './schema-types.ts';
 
@@ -103,7 +104,6 @@ export async function listCustomers(
   if (options.after) query = query.where('id', '>', options.after);
   if (options.email)
     query = query.where((eb) => eb(eb.fn('lower', ['email']), '=', options.email!.toLowerCase()));
-  const rows = await query.execute();
-  const page = rows.slice(0, options.limit).map(customerFromRow);
-  return { customers: page, nextCursor: rows.length > options.limit ? (page.at(-1)?.id ?? null) : null };
+  const page = pageOf(await query.execute(), options.limit, customerFromRow, (row) => row.id);
+  return { customers: page.items, nextCursor: page.nextCursor };
 }

@@ -9,6 +9,7 @@ import type {
   Page,
 } from '../app/ports.ts';
 import type { Actor } from '../core/change-request-types.ts';
+import { pageOf } from './page-fns.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { Database, ManualTaskTable, OutboxTable } from './schema-types.ts';
 
@@ -203,9 +204,7 @@ export async function listDeadLetters(
     .limit(query.limit + 1);
   if (query.destination) select = select.where('destination', '=', query.destination);
   if (query.after !== undefined) select = select.where('id', '>', String(query.after));
-  const rows = await select.execute();
-  const items = rows.slice(0, query.limit).map(statusFromRow);
-  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+  return pageOf(await select.execute(), query.limit, statusFromRow, (row) => Number(row.id));
 }
 
 export async function requeueDeadLetter(
@@ -303,9 +302,7 @@ export async function listManualTasks(
   if (query.status) select = select.where('status', '=', query.status);
   if (query.system) select = select.where('system', '=', query.system);
   if (query.after) select = select.where('id', '>', query.after);
-  const rows = await select.execute();
-  const items = rows.slice(0, query.limit).map(taskFromRow);
-  return { items, nextCursor: rows.length > query.limit ? (items.at(-1)?.id ?? null) : null };
+  return pageOf(await select.execute(), query.limit, taskFromRow, (row) => row.id);
 }
 
 export async function attestManualTask(

@@ -59,6 +59,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
 
+  /** When to try `message` again after a failure, or null to dead-letter it. */
+  const nextAttemptAt = (message: ClaimedOutboxMessage, now: string, isPermanent: boolean) =>
+    nextRetryAt(
+      { attempts: message.attempts, createdAt: message.createdAt, now, random: Math.random(), isPermanent },
+      retry,
+    );
+
   async function attempt(message: ClaimedOutboxMessage): Promise<Outcome> {
     const system = options.systems.get(message.destination);
     if (!system)
@@ -104,16 +111,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (message.changeRequestId) await completeIfConfirmationsSent(options, message.changeRequestId);
       return;
     }
-    const retryAt = nextRetryAt(
-      {
-        attempts: message.attempts,
-        createdAt: message.createdAt,
-        now,
-        random: Math.random(),
-        isPermanent: sent.isPermanent,
-      },
-      retry,
-    );
+    const retryAt = nextAttemptAt(message, now, sent.isPermanent);
     if (!(await options.store.markOutboxFailed(message.id, owner, { error: sent.error, retryAt }))) return;
     if (!retryAt) await recordConfirmationOutcome(options, message, { isSent: false, detail: sent.error });
   }
@@ -143,18 +141,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
     if (outcome.kind === 'drift') {
       const isFinal = message.driftCount + 1 >= MAX_DRIFT_ATTEMPTS;
-      const retryAt = isFinal
-        ? null
-        : nextRetryAt(
-            {
-              attempts: message.attempts,
-              createdAt: message.createdAt,
-              now,
-              random: Math.random(),
-              isPermanent: false,
-            },
-            retry,
-          );
+      const retryAt = isFinal ? null : nextAttemptAt(message, now, false);
       const error = `${message.destination}: read-back differs in ${outcome.paths.join(', ')}`;
       if (!(await options.store.markOutboxFailed(message.id, owner, { error, retryAt, isDrift: true })))
         return;
@@ -167,16 +154,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       });
       return;
     }
-    const retryAt = nextRetryAt(
-      {
-        attempts: message.attempts,
-        createdAt: message.createdAt,
-        now,
-        random: Math.random(),
-        isPermanent: outcome.isPermanent,
-      },
-      retry,
-    );
+    const retryAt = nextAttemptAt(message, now, outcome.isPermanent);
     await options.store.markOutboxFailed(message.id, owner, { error: outcome.error, retryAt });
     log(retryAt ? 'delivery_retry_scheduled' : 'delivery_dead_lettered', {
       outboxId: message.id,
