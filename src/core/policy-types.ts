@@ -40,6 +40,10 @@ const FieldRuleSchema = z.strictObject({
 });
 export type FieldRule = z.infer<typeof FieldRuleSchema>;
 
+export const SEVERITIES = ['low', 'medium', 'high'] as const;
+export const SeveritySchema = z.enum(SEVERITIES);
+export type Severity = z.infer<typeof SeveritySchema>;
+
 export const PolicySchema = z.strictObject({
   version: z.literal(1),
   tiers: z.strictObject(
@@ -84,6 +88,36 @@ export const PolicySchema = z.strictObject({
    * A withdrawn consent must reach these (marketing) systems within this many business days: ACMA's spam
    * rules allow 5, CAN-SPAM 10. Deliveries past the deadline are flagged as breaches.
    */
+  /** Thresholds of the anomaly rules (procedure step 8.2); a flag at or above `holdSeverity` holds pending changes. */
+  anomalyRules: z
+    .strictObject({
+      manyChangesToOneCustomer: z
+        .strictObject({
+          count: z.number().int().min(2).default(3),
+          windowHours: z.number().min(1).default(24),
+          severity: SeveritySchema.default('medium'),
+        })
+        .prefault({}),
+      oneSourceManyCustomers: z
+        .strictObject({
+          count: z.number().int().min(2).default(5),
+          windowHours: z.number().min(0.25).default(1),
+          severity: SeveritySchema.default('high'),
+        })
+        .prefault({}),
+      sensitiveAfterFailedVerification: z
+        .strictObject({
+          windowHours: z.number().min(1).default(24),
+          severity: SeveritySchema.default('high'),
+        })
+        .prefault({}),
+      contactThenPayment: z
+        .strictObject({ windowDays: z.number().min(1).default(7), severity: SeveritySchema.default('high') })
+        .prefault({}),
+      notMeReport: z.strictObject({ severity: SeveritySchema.default('high') }).prefault({}),
+      holdSeverity: SeveritySchema.default('high'),
+    })
+    .prefault({}),
   optOutDeadline: z
     .strictObject({
       businessDays: z.number().int().min(1).max(30).default(5),

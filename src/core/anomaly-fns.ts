@@ -1,0 +1,139 @@
+import type { FieldName } from './customer-types.ts';
+import { type Policy, SEVERITIES, type Severity } from './policy-types.ts';
+
+/** One thing that happened, as the anomaly rules see it. Built from change-request events. */
+export interface Activity {
+  readonly at: string;
+  readonly kind: 'received' | 'verification_failed' | 'applied' | 'not_me_reported';
+  readonly customerId: string;
+  readonly changeRequestId: string;
+  readonly fields: readonly FieldName[];
+  readonly tier: string;
+  /** Who or what it came from: `ip:…`, `key:…`, `staff:…`. Empty for system activity. */
+  readonly sources: readonly string[];
+}
+
+export const ANOMALY_RULES = [
+  'many_changes_to_one_customer',
+  'one_source_many_customers',
+  'sensitive_after_failed_verification',
+  'contact_then_payment',
+  'not_me_report',
+] as const;
+export type AnomalyRule = (typeof ANOMALY_RULES)[number];
+
+export interface AnomalyFlagDraft {
+  readonly rule: AnomalyRule;
+  readonly severity: Severity;
+  readonly customerId: string;
+  readonly changeRequestId: string;
+  /** What the flag is about, for de-duplication: the customer, or the source for a spread across customers. */
+  readonly subject: string;
+  readonly evidence: Readonly<Record<string, unknown>>;
+}
+
+/** What the rules need to know besides the triggering activity: recent history, fetched by the caller. */
+export interface AnomalyHistory {
+  /** The customer's activity in the longest window any rule looks back, oldest first, including the trigger. */
+  readonly customer: readonly Activity[];
+  /** Per source of the trigger: the distinct customers it touched within `oneSourceManyCustomers.windowHours`. */
+  readonly customersBySource: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+const CONTACT_FIELDS: ReadonlySet<FieldName> = new Set(['email', 'phone']);
+const MONEY_FIELDS: ReadonlySet<FieldName> = new Set(['paymentMethod', 'bankAccount']);
+
+const within = (activity: Activity, trigger: Activity, hours: number) =>
+  Date.parse(trigger.at) - Date.parse(activity.at) <= hours * HOUR_MS;
+
+export const isAtLeast = (severity: Severity, threshold: Severity) =>
+  SEVERITIES.indexOf(severity) >= SEVERITIES.indexOf(threshold);
+
+/**
+ * The anomaly rules of procedure step 8.2, evaluated as each activity arrives. Pure: history is passed in.
+ * Each rule fires at its threshold, not below.
+ * @example evaluateAnomalies(receivedActivity, { customer, customersBySource }, policy) // [{ rule: 'contact_then_payment', … }]
+ */
+export function evaluateAnomalies(
+  trigger: Activity,
+  history: AnomalyHistory,
+  policy: Policy,
+): AnomalyFlagDraft[] {
+  const rules = policy.anomalyRules;
+  const flags: AnomalyFlagDraft[] = [];
+  const flag = (rule: AnomalyRule, severity: Severity, subject: string, evidence: Record<string, unknown>) =>
+    flags.push({
+      rule,
+      severity,
+      customerId: trigger.customerId,
+      changeRequestId: trigger.changeRequestId,
+      subject,
+      evidence,
+    });
+
+  if (trigger.kind === 'received') {
+    const recent = history.customer.filter(
+      (a) => a.kind === 'received' && within(a, trigger, rules.manyChangesToOneCustomer.windowHours),
+    );
+    if (recent.length >= rules.manyChangesToOneCustomer.count)
+      flag(
+        'many_changes_to_one_customer',
+        rules.manyChangesToOneCustomer.severity,
+        `customer:${trigger.customerId}`,
+        {
+          changes: recent.length,
+          windowHours: rules.manyChangesToOneCustomer.windowHours,
+        },
+      );
+
+    for (const source of trigger.sources) {
+      const touched = history.customersBySource.get(source);
+      if (touched && touched.size >= rules.oneSourceManyCustomers.count)
+        flag('one_source_many_customers', rules.oneSourceManyCustomers.severity, source, {
+          source,
+          customers: touched.size,
+          windowHours: rules.oneSourceManyCustomers.windowHours,
+        });
+    }
+
+    const isSensitive = trigger.tier === 'sensitive' || trigger.tier === 'legal';
+    const failures = history.customer.filter(
+      (a) =>
+        a.kind === 'verification_failed' &&
+        within(a, trigger, rules.sensitiveAfterFailedVerification.windowHours),
+    );
+    if (isSensitive && failures.length > 0)
+      flag(
+        'sensitive_after_failed_verification',
+        rules.sensitiveAfterFailedVerification.severity,
+        `customer:${trigger.customerId}`,
+        {
+          failedVerifications: failures.length,
+          fields: trigger.fields,
+        },
+      );
+
+    if (trigger.fields.some((field) => MONEY_FIELDS.has(field))) {
+      const contactChange = history.customer.find(
+        (a) =>
+          a.kind === 'applied' &&
+          a.fields.some((field) => CONTACT_FIELDS.has(field)) &&
+          within(a, trigger, rules.contactThenPayment.windowDays * 24),
+      );
+      if (contactChange)
+        flag('contact_then_payment', rules.contactThenPayment.severity, `customer:${trigger.customerId}`, {
+          contactChangeRequestId: contactChange.changeRequestId,
+          contactChangedAt: contactChange.at,
+          fields: trigger.fields,
+        });
+    }
+  }
+
+  if (trigger.kind === 'not_me_reported')
+    flag('not_me_report', rules.notMeReport.severity, `customer:${trigger.customerId}`, {
+      changeRequestId: trigger.changeRequestId,
+    });
+
+  return flags;
+}
