@@ -1,7 +1,9 @@
+import { isAtLeast } from '../core/anomaly-fns.ts';
 import { auditDraftsForEvents } from '../core/audit-draft-fns.ts';
 import { applyToCustomer, checkReadyToApply, decide, type Transition } from '../core/change-request-fns.ts';
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
+import { SEVERITIES } from '../core/policy-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { enqueueConfirmations } from './enqueue-confirmations.ts';
@@ -17,7 +19,7 @@ export interface Outcome extends Transition {
  * since the request was received escalates the request as a data discrepancy: never a blind overwrite.
  */
 export async function applyWhenReady(
-  tx: Pick<Store, 'lockCustomer'>,
+  tx: Pick<Store, 'lockCustomer' | 'openAnomalyFlags'>,
   transition: Transition,
   context: UseCaseContext,
   actor: Actor,
@@ -27,6 +29,31 @@ export async function applyWhenReady(
   if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
   const customer = await tx.lockCustomer(request.customerId);
   if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
+  // A serious open anomaly flag on the customer holds the change for a person (a revert is the remedy, never held).
+  const holding = request.revertOf
+    ? []
+    : await tx.openAnomalyFlags(
+        customer.id,
+        SEVERITIES.filter((s) => isAtLeast(s, context.policy.anomalyRules.holdSeverity)),
+      );
+  if (holding.length > 0) {
+    const held = decide(
+      request,
+      {
+        type: 'escalate',
+        by: SYSTEM_ACTOR,
+        reason: 'anomaly_hold',
+        note: `Held by anomaly flag: ${holding.map((flag) => flag.rule).join(', ')}. Review the flag, then resume.`,
+      },
+      decision,
+    );
+    if (!held.ok) return held;
+    return ok({
+      request: held.value.request,
+      events: [...transition.events, ...held.value.events],
+      customerWrite: null,
+    });
+  }
   const applied = applyToCustomer(request, customer, decision, actor);
   if (applied.ok) {
     return ok({

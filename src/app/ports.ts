@@ -1,9 +1,10 @@
+import type { Activity, AnomalyFlagDraft } from '../core/anomaly-fns.ts';
 import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead } from '../core/audit-types.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
 import type { SupportContact } from '../core/confirmation-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
-import type { Policy } from '../core/policy-types.ts';
+import type { Policy, Severity } from '../core/policy-types.ts';
 
 /** What the shell must provide to the use cases. Each use case asks for a `Pick` of what it uses. */
 
@@ -209,6 +210,26 @@ export interface Store {
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
 
+  /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
+  customerActivity(customerId: string, since: string): Promise<Activity[]>;
+  /** Per source (`ip:…`, `key:…`, `staff:…`), the customers its change requests touched since `since`. */
+  customersTouchedBySources(sources: readonly string[], since: string): Promise<Map<string, Set<string>>>;
+  /** Inserts flags, skipping any whose rule and subject already have an open flag; answers those inserted. */
+  recordAnomalyFlags(flags: readonly AnomalyFlag[]): Promise<AnomalyFlag[]>;
+  openAnomalyFlags(customerId: string, severities: readonly Severity[]): Promise<AnomalyFlag[]>;
+  listAnomalyFlags(query: {
+    status?: AnomalyFlag['status'] | undefined;
+    severity?: Severity | undefined;
+    rule?: string | undefined;
+    customerId?: string | undefined;
+    limit: number;
+    after?: string | undefined;
+  }): Promise<Page<AnomalyFlag>>;
+  reviewAnomalyFlag(
+    id: string,
+    review: { status: 'dismissed' | 'confirmed'; by: Actor; at: string; reason: string },
+  ): Promise<AnomalyFlag | null>;
+
   insertNotMeLink(link: {
     id: string;
     changeRequestId: string;
@@ -340,6 +361,16 @@ export interface SecurityCase {
   readonly resolvedBy: Actor | null;
   readonly resolution: 'reverted' | 'not_fraud' | null;
   readonly note: string | null;
+}
+
+/** A flag raised by an anomaly rule, for a team lead or manager to review. */
+export interface AnomalyFlag extends AnomalyFlagDraft {
+  readonly id: string;
+  readonly status: 'open' | 'dismissed' | 'confirmed';
+  readonly raisedAt: string;
+  readonly reviewedBy: Actor | null;
+  readonly reviewedAt: string | null;
+  readonly reviewReason: string | null;
 }
 
 export interface CaughtMail extends MailMessage {

@@ -3,6 +3,7 @@ import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { saveOutcome } from './change-request-flow.ts';
 import { decisionContext, type SecurityCase, type Store, type UseCaseContext } from './ports.ts';
+import { raiseAnomalies } from './raise-anomalies.ts';
 import { inTransaction } from './transaction-fns.ts';
 
 export interface NotMeReport {
@@ -85,6 +86,19 @@ export async function reportNotMe(
     if (!reported.ok) return reported;
     const saved = await saveOutcome(tx, { ...reported.value, customerWrite: null }, request.version, deps);
     if (!saved.ok) return saved;
+    await raiseAnomalies(
+      tx,
+      {
+        at: now,
+        kind: 'not_me_reported',
+        customerId: customer.id,
+        changeRequestId: request.id,
+        fields: request.items.map((i) => i.field),
+        tier: request.tier,
+        sources: [],
+      },
+      deps,
+    );
     await tx.appendAudit([
       {
         chain: customer.id,

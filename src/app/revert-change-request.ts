@@ -134,6 +134,19 @@ export async function resolveSecurityCase(
       note,
     };
     await tx.updateSecurityCase(resolved);
+    // The report's own flag is settled with the case: confirmed if reverted, dismissed if not fraud.
+    const reportFlags = (
+      await tx.openAnomalyFlags(securityCase.customerId, ['low', 'medium', 'high'])
+    ).filter(
+      (flag) => flag.rule === 'not_me_report' && flag.changeRequestId === securityCase.changeRequestId,
+    );
+    for (const flag of reportFlags)
+      await tx.reviewAnomalyFlag(flag.id, {
+        status: resolution === 'reverted' ? 'confirmed' : 'dismissed',
+        by: actor,
+        at: now,
+        reason: `Case ${caseId}: ${note}`,
+      });
     const customer = await tx.lockCustomer(securityCase.customerId);
     const isLifted = customer?.freeze?.caseId === caseId;
     if (isLifted) await tx.setCustomerFreeze(securityCase.customerId, null);

@@ -1,8 +1,10 @@
+import { intakeActivity } from '../core/anomaly-fns.ts';
 import { type RequestedChange, receiveChangeRequest } from '../core/change-request-fns.ts';
 import type { Actor, ChangeRequest, Channel, Source, Verification } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
+import { raiseAnomalies } from './raise-anomalies.ts';
 import { inTransaction } from './transaction-fns.ts';
 
 export interface SubmitChangeRequestInput {
@@ -67,6 +69,7 @@ export async function submitChangeRequest(
       { ...decisionContext(deps), now },
     );
     if (!received.ok) return received;
+    await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
     const outcome = await applyWhenReady(tx, received.value, deps, input.requester);
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);

@@ -137,3 +137,98 @@ export function evaluateAnomalies(
 
   return flags;
 }
+
+const sourcesOf = (
+  source: { ip: string | null; apiKeyId: string | null },
+  requester: { kind: string; id: string },
+): string[] => [
+  ...(source.ip ? [`ip:${source.ip}`] : []),
+  ...(source.apiKeyId ? [`key:${source.apiKeyId}`] : []),
+  ...(requester.kind === 'staff' ? [`staff:${requester.id}`] : []),
+];
+
+/**
+ * Reads an activity back from an audit entry of a customer's chain (the history the rules look at), or null
+ * for entries the rules do not use.
+ */
+export function activityFromAuditEntry(entry: {
+  occurredAt: string;
+  chain: string;
+  action: string;
+  changeRequestId: string | null;
+  actor: { kind: string; id: string };
+  details: Readonly<Record<string, unknown>>;
+}): Activity | null {
+  const details = entry.details as {
+    from?: string;
+    to?: string;
+    tier?: string;
+    fields?: FieldName[];
+    outcome?: string;
+    changes?: { field: FieldName }[];
+    source?: { ip: string | null; apiKeyId: string | null };
+  };
+  const base = {
+    at: entry.occurredAt,
+    customerId: entry.chain,
+    changeRequestId: entry.changeRequestId ?? '',
+    tier: details.tier ?? 'basic',
+  };
+  switch (entry.action) {
+    case 'change_request.received':
+      // The first `received` entry of a request (received → received) is the intake; the second is triage.
+      if (details.to !== 'received') return null;
+      return {
+        ...base,
+        kind: 'received',
+        fields: details.fields ?? [],
+        sources: details.source ? sourcesOf(details.source, entry.actor) : [],
+      };
+    case 'change_request.verification_recorded':
+      return details.outcome === 'failed'
+        ? { ...base, kind: 'verification_failed', fields: [], sources: [] }
+        : null;
+    case 'change_request.applied':
+      return {
+        ...base,
+        kind: 'applied',
+        fields: (details.changes ?? []).map((change) => change.field),
+        sources: [],
+      };
+    case 'change_request.reported_not_me':
+      return { ...base, kind: 'not_me_reported', fields: [], sources: [] };
+    default:
+      return null;
+  }
+}
+
+/** The activity a freshly received request brings (before its audit entries are written). */
+export function intakeActivity(request: {
+  id: string;
+  customerId: string;
+  createdAt: string;
+  tier: string;
+  items: readonly { field: FieldName }[];
+  source: { ip: string | null; apiKeyId: string | null };
+  requester: { kind: string; id: string };
+}): Activity {
+  return {
+    at: request.createdAt,
+    kind: 'received',
+    customerId: request.customerId,
+    changeRequestId: request.id,
+    fields: request.items.map((item) => item.field),
+    tier: request.tier,
+    sources: sourcesOf(request.source, request.requester),
+  };
+}
+
+/** The longest look-back any rule needs, in hours. */
+export const anomalyLookBackHours = (policy: Policy): number => {
+  const rules = policy.anomalyRules;
+  return Math.max(
+    rules.manyChangesToOneCustomer.windowHours,
+    rules.sensitiveAfterFailedVerification.windowHours,
+    rules.contactThenPayment.windowDays * 24,
+  );
+};

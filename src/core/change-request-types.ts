@@ -109,6 +109,7 @@ export const ESCALATION_REASONS = [
   'data_discrepancy',
   'customer_frozen',
   'confirmation_undeliverable',
+  'anomaly_hold',
   'other',
 ] as const;
 export const EscalationReasonSchema = z.enum(ESCALATION_REASONS);

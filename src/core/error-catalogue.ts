@@ -76,6 +76,8 @@ export const ERROR_CATALOGUE = {
   'NOT_ME.LINK_USED': { status: 409, exitCode: 65, title: 'Link already used' },
   /** The "this wasn't me" link has expired; the customer should call support. */
   'NOT_ME.LINK_EXPIRED': { status: 410, exitCode: 65, title: 'Link expired' },
+  /** No open anomaly flag has this id (it may have been reviewed already). */
+  'ANOMALY.NOT_OPEN': { status: 404, exitCode: 66, title: 'Anomaly flag not open' },
   /** No security case has this id. */
   'CASE.NOT_FOUND': { status: 404, exitCode: 66, title: 'Case not found' },
   /** The security case is resolved already, or its change was reverted already. */

@@ -98,11 +98,12 @@ export const PolicySchema = z.strictObject({
           severity: SeveritySchema.default('medium'),
         })
         .prefault({}),
+      // Medium by default: integrations legitimately touch many customers, so this one informs rather than holds.
       oneSourceManyCustomers: z
         .strictObject({
           count: z.number().int().min(2).default(5),
           windowHours: z.number().min(0.25).default(1),
-          severity: SeveritySchema.default('high'),
+          severity: SeveritySchema.default('medium'),
         })
         .prefault({}),
       sensitiveAfterFailedVerification: z

@@ -9,6 +9,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { createAuthenticator } from './auth.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { registerAnomalyRoutes } from './routes/anomaly-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerCaseRoutes } from './routes/case-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
@@ -86,6 +87,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerQueueRoutes(api, deps);
     registerPropagationRoutes(api, deps);
     registerCaseRoutes(api, deps);
+    registerAnomalyRoutes(api, deps);
   });
 
   return app;

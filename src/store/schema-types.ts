@@ -127,6 +127,21 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface AnomalyFlagTable {
+  id: string;
+  rule: string;
+  severity: string;
+  customer_id: string;
+  change_request_id: string | null;
+  subject: string;
+  evidence: Json<Record<string, unknown>>;
+  status: Generated<string>;
+  raised_at: Timestamp;
+  reviewed_by: Json<unknown> | null;
+  reviewed_at: Timestamp | null;
+  review_reason: string | null;
+}
+
 export interface ManualTaskTable {
   id: string;
   outbox_id: string;
@@ -176,6 +191,7 @@ export interface Database {
   audit_checkpoint: AuditCheckpointTable;
   outbox: OutboxTable;
   manual_task: ManualTaskTable;
+  anomaly_flag: AnomalyFlagTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;
   mail_message: MailMessageTable;

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Store } from '../app/ports.ts';
 import type { Sha256Hex } from '../core/audit-types.ts';
+import * as anomalies from './anomaly-repo.ts';
 import * as audit from './audit-repo.ts';
 import * as changeRequests from './change-request-repo.ts';
 import * as confirmations from './confirmation-repo.ts';
@@ -60,6 +61,12 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
     requeueDeadLetter: (id, now, replacement) => outbox.requeueDeadLetter(db, id, now, replacement),
     flagDeadlineBreaches: (now, limit) => outbox.flagDeadlineBreaches(db, now, limit),
+    customerActivity: (customerId, since) => anomalies.customerActivity(db, customerId, since),
+    customersTouchedBySources: (sources, since) => anomalies.customersTouchedBySources(db, sources, since),
+    recordAnomalyFlags: (flags) => anomalies.recordAnomalyFlags(db, flags),
+    openAnomalyFlags: (customerId, severities) => anomalies.openAnomalyFlags(db, customerId, severities),
+    listAnomalyFlags: (query) => anomalies.listAnomalyFlags(db, query),
+    reviewAnomalyFlag: (id, review) => anomalies.reviewAnomalyFlag(db, id, review),
     insertNotMeLink: (link) => confirmations.insertNotMeLink(db, link),
     useNotMeLink: (id, now) => confirmations.useNotMeLink(db, id, now),
     openSecurityCase: (securityCase) => confirmations.openSecurityCase(db, securityCase),

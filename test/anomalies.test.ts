@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Customer } from '../src/core/customer-types.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+type Key = { id: string; apiKey: string };
+let integration: Key;
+let representative: Key;
+let lead: Key;
+let manager: Key;
+
+beforeAll(async () => {
+  app = await createTestApp();
+  integration = await app.addIntegration();
+  representative = await app.addStaff('representative');
+  lead = await app.addStaff('team_lead');
+  manager = await app.addStaff('manager');
+});
+afterAll(() => app.close());
+
+const submit = (key: Key, customer: Customer, changes: unknown[], confirm = true) =>
+  app.call(key.apiKey, 'POST', '/api/v1/change-requests', {
+    customerId: customer.id,
+    changes,
+    confirmSubmittedValues: confirm,
+  });
+
+const flagsOf = async (customer: Customer) =>
+  (await app.call(manager.apiKey, 'GET', `/api/v1/anomalies?customerId=${customer.id}`)).json().items;
+
+describe('anomaly flags', () => {
+  it('flags many changes to one customer at the third within a day, without holding them', async () => {
+    const customer = await app.addCustomer();
+    for (const name of ['Alba', 'Bea'])
+      expect(
+        (await submit(integration, customer, [{ field: 'preferredName', value: name }])).json().state,
+      ).toBe('propagating');
+    expect(await flagsOf(customer)).toEqual([]);
+    const third = (await submit(integration, customer, [{ field: 'preferredName', value: 'Cleo' }])).json();
+    expect(third.state).toBe('propagating');
+    const flags = await flagsOf(customer);
+    expect(flags).toEqual([
+      expect.objectContaining({
+        rule: 'many_changes_to_one_customer',
+        severity: 'medium',
+        evidence: { changes: 3, windowHours: 24 },
+      }),
+    ]);
+    await submit(integration, customer, [{ field: 'preferredName', value: 'Dora' }]);
+    expect(await flagsOf(customer)).toHaveLength(1);
+  });
+
+  it('holds a bank change that follows a contact change, until the flag is reviewed', async () => {
+    const customer = await app.addCustomer();
+    expect(
+      (await submit(integration, customer, [{ field: 'phone', value: '+61499123456' }])).json().state,
+    ).toBe('propagating');
+    app.clock.advance(2 * 24 * 60 * 60 * 1000);
+    const bank = (
+      await submit(
+        representative,
+        customer,
+        [{ field: 'bankAccount', value: { vaultToken: 'tok_bank_55554444', maskedIban: 'GB29****6819' } }],
+        false,
+      )
+    ).json();
+    const [flag] = await flagsOf(customer);
+    expect(flag).toMatchObject({ rule: 'contact_then_payment', severity: 'high', changeRequestId: bank.id });
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${bank.id}/verify`, {
+      method: 'id_document',
+      outcome: 'passed',
+      evidence: { documentType: 'passport', documentReference: 'PX1', checklist: { ok: true } },
+    });
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${bank.id}/confirm`, {
+      revision: 1,
+    });
+    const held = (
+      await app.call(lead.apiKey, 'POST', `/api/v1/change-requests/${bank.id}/approve`, {
+        reason: 'Documents fine',
+      })
+    ).json();
+    expect(held.state).toBe('escalated');
+    expect(held.escalation).toMatchObject({ reason: 'anomaly_hold', from: 'awaiting_approval' });
+    expect((await app.store.findCustomer(customer.id))?.bankAccount).toBeNull();
+
+    const representativeReview = await app.call(
+      representative.apiKey,
+      'POST',
+      `/api/v1/anomalies/${flag.id}/dismiss`,
+      { reason: 'x' },
+    );
+    expect(representativeReview.json().code).toBe('AUTH.FORBIDDEN');
+    const dismissed = (
+      await app.call(manager.apiKey, 'POST', `/api/v1/anomalies/${flag.id}/dismiss`, {
+        reason: 'Called the customer on the old number; genuine',
+      })
+    ).json();
+    expect(dismissed).toMatchObject({ status: 'dismissed', reviewedBy: { id: manager.id } });
+    expect(
+      (await app.call(manager.apiKey, 'POST', `/api/v1/anomalies/${flag.id}/confirm`, { reason: 'x' })).json()
+        .code,
+    ).toBe('ANOMALY.NOT_OPEN');
+    const resumed = (
+      await app.call(lead.apiKey, 'POST', `/api/v1/change-requests/${bank.id}/resolve`, {
+        resolution: 'resume',
+        note: 'Flag reviewed',
+      })
+    ).json();
+    expect(resumed.state).toBe('propagating');
+    expect((await app.store.findCustomer(customer.id))?.bankAccount?.maskedIban).toBe('GB29****6819');
+    const audit = (
+      await app.call(manager.apiKey, 'GET', `/api/v1/audit?customerId=${customer.id}&action=anomaly.flagged`)
+    ).json();
+    expect(audit.items[0].details).toMatchObject({ rule: 'contact_then_payment', severity: 'high' });
+  });
+
+  it('flags a sensitive change after failed verification', async () => {
+    const customer = await app.addCustomer();
+    const first = (
+      await submit(representative, customer, [{ field: 'phone', value: '+61499000111' }], false)
+    ).json();
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${first.id}/verify`, {
+      method: 'knowledge_check',
+      outcome: 'failed',
+      evidence: { question: 'first-school' },
+    });
+    await submit(representative, customer, [{ field: 'email', value: 'new.address@example.org' }], false);
+    expect((await flagsOf(customer)).map((f: { rule: string }) => f.rule)).toContain(
+      'sensitive_after_failed_verification',
+    );
+  });
+});
