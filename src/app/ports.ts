@@ -210,6 +210,22 @@ export interface Store {
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
 
+  /** Gauges and totals for /metrics. */
+  metricsSnapshot(processingBucketsSeconds: readonly number[]): Promise<MetricsSnapshot>;
+  /** The month's figures for the report, aggregated by the database. */
+  monthlyFigures(from: string, to: string): Promise<MonthlyFigures>;
+  /** Records a manager's quality review of a completed request; false if it was reviewed already. */
+  recordQualityReview(review: {
+    changeRequestId: string;
+    by: Actor;
+    at: string;
+    hasError: boolean;
+    note: string | null;
+  }): Promise<boolean>;
+  /** A random sample of the period's completed requests not yet reviewed. */
+  qualitySample(from: string, to: string, size: number): Promise<string[]>;
+  /** Ids of change requests whose `applied` audit entry falls in [from, to). */
+  appliedChangeRequestIds(from: string, to: string): Promise<string[]>;
   /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
   customerActivity(customerId: string, since: string): Promise<Activity[]>;
   /** Per source (`ip:…`, `key:…`, `staff:…`), the customers its change requests touched since `since`. */
@@ -361,6 +377,42 @@ export interface SecurityCase {
   readonly resolvedBy: Actor | null;
   readonly resolution: 'reverted' | 'not_fraud' | null;
   readonly note: string | null;
+}
+
+export interface MetricsSnapshot {
+  readonly requestsByState: Record<string, number>;
+  readonly outboxDepth: number;
+  readonly outboxOldestAgeSeconds: number;
+  readonly deadLetters: number;
+  readonly openFlagsBySeverity: Record<string, number>;
+  readonly verificationFailures: number;
+  /** Cumulative counts of completed requests per bucket (received → completed), with count and sum. */
+  readonly processing: { buckets: number[]; count: number; sumSeconds: number };
+}
+
+export interface MonthlyFigures {
+  readonly volume: {
+    total: number;
+    byField: Record<string, number>;
+    byChannel: Record<string, number>;
+    byTier: Record<string, number>;
+  };
+  readonly processingTime: { completed: number; medianMinutes: number | null; p90Minutes: number | null };
+  readonly reviews: { reviewed: number; withError: number };
+  readonly reverts: { total: number; notReviewed: number };
+  readonly flagsRaised: Record<string, number>;
+  readonly flagsConfirmed: number;
+  readonly notMeReports: number;
+  readonly approvalSlaBreaches: number;
+  readonly propagation: {
+    system: string;
+    deliveries: number;
+    confirmed: number;
+    deadLetters: number;
+    medianLagSeconds: number | null;
+    p90LagSeconds: number | null;
+  }[];
+  readonly optOutDeadlineBreaches: number;
 }
 
 /** A flag raised by an anomaly rule, for a team lead or manager to review. */

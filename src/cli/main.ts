@@ -9,13 +9,17 @@ import {
   buildConnectedSystems,
   loadConnectedSystemsFile,
 } from '../adapters/connectors/connected-systems-config.ts';
+import { renderMonthlyReportPdf } from '../adapters/report/monthly-report-pdf.ts';
+import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
 import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-customers.ts';
 import type { ConnectedSystem } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
+import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
 import { verifyAuditLog } from '../app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
+import { monthlyReportRows } from '../core/monthly-report-fns.ts';
 import type { DomainError, Result } from '../core/result.ts';
 import { startDemoSystems } from '../demo/demo-systems.ts';
 import { type DemoCredentials, seedDemoData } from '../demo/seed-demo-data.ts';
@@ -378,6 +382,43 @@ program
     }),
   );
 
+program
+  .command('report')
+  .description(
+    'The monthly report: volume, speed, accuracy, unauthorised changes, SLA breaches, propagation, compliance',
+  )
+  .requiredOption('--month <YYYY-MM>', 'the month to report', (value: string) => {
+    if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value))
+      exitWith({
+        code: 'REQUEST.INVALID',
+        message: `--month must be YYYY-MM, e.g. 2026-11, not "${value}".`,
+      });
+    return value;
+  })
+  .addOption(
+    new Option('--format <format>', 'json, csv or pdf').choices(['json', 'csv', 'pdf']).default('json'),
+  )
+  .option(
+    '--out <file>',
+    'write to this file (default: standard output; pdf defaults to amend-report-<month>.pdf)',
+  )
+  .action((options: { month: string; format: 'json' | 'csv' | 'pdf'; out?: string }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      const report = await buildMonthlyReport(runtime, options.month);
+      const body =
+        options.format === 'pdf'
+          ? await renderMonthlyReportPdf(report)
+          : options.format === 'csv'
+            ? stringify(monthlyReportRows(report))
+            : `${JSON.stringify(report, null, 2)}\n`;
+      const out = options.out ?? (options.format === 'pdf' ? `amend-report-${options.month}.pdf` : undefined);
+      if (out) {
+        writeFileSync(out, body);
+        process.stderr.write(`Wrote ${out}\n`);
+      } else process.stdout.write(body);
+    }),
+  );
+
 const audit = program.command('audit').description('The tamper-evident audit log');
 
 audit
@@ -401,6 +442,36 @@ audit
         for (const problem of report.problems.slice(1)) process.stdout.write(`  also: ${problem.message}\n`);
       }
       if (!report.isIntact) process.exitCode = ERROR_CATALOGUE['AUDIT.CHAIN_BROKEN'].exitCode;
+    }),
+  );
+
+const monthOption = (value: string): string => {
+  if (!/^\d{4}-(0[1-9]|1[0-2])$/.test(value))
+    exitWith({ code: 'REQUEST.INVALID', message: `--month must be YYYY-MM, e.g. 2026-11, not "${value}".` });
+  return value;
+};
+
+audit
+  .command('review')
+  .description('List every change applied in the month that lacks anything the procedure requires')
+  .requiredOption('--month <YYYY-MM>', 'the month to review', monthOption)
+  .option('--json', 'print the findings as JSON')
+  .action((options: { month: string; json?: boolean }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      const review = await reviewProcedureCompleteness(runtime, options.month);
+      if (options.json) process.stdout.write(`${JSON.stringify(review, null, 2)}\n`);
+      else {
+        for (const finding of review.findings)
+          process.stdout.write(
+            `${finding.code.padEnd(28)} change ${finding.changeRequestId}  customer ${finding.customerId}  ${finding.message}\n`,
+          );
+        process.stdout.write(
+          review.findings.length === 0
+            ? `${options.month}: all ${review.appliedChanges} applied changes met the procedure.\n`
+            : `${options.month}: ${review.findings.length} findings in ${review.appliedChanges} applied changes.\n`,
+        );
+      }
+      if (review.findings.length > 0) process.exitCode = 1;
     }),
   );
 

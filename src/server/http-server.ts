@@ -8,6 +8,7 @@ import {
   validatorCompiler,
 } from 'fastify-type-provider-zod';
 import { createAuthenticator } from './auth.ts';
+import { createMetrics } from './metrics.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { registerAnomalyRoutes } from './routes/anomaly-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
@@ -17,6 +18,7 @@ import { registerCustomerRoutes } from './routes/customer-routes.ts';
 import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
+import { registerReportRoutes } from './routes/report-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
 
 /** Change requests are small; a larger body is a mistake or an attack. */
@@ -77,6 +79,11 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     });
   });
 
+  const metrics = createMetrics(deps.store);
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.render()),
+  );
+
   registerNotMeRoutes(app, deps);
 
   await app.register(async (api) => {
@@ -88,6 +95,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerPropagationRoutes(api, deps);
     registerCaseRoutes(api, deps);
     registerAnomalyRoutes(api, deps);
+    registerReportRoutes(api, deps);
   });
 
   return app;

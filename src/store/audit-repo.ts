@@ -198,3 +198,15 @@ export async function insertCheckpoint(db: Executor, checkpoint: AuditCheckpoint
     FROM (VALUES ${sql.join(checkpoint.heads.map((h) => sql`(${h.chain}, ${h.seq}::integer)`))}) AS taken (chain, seq)
     WHERE head.chain = taken.chain`.execute(db);
 }
+
+export async function appliedChangeRequestIds(db: Executor, from: string, to: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('audit_entry')
+    .select('change_request_id')
+    .distinct()
+    .where('action', '=', 'change_request.applied')
+    .where('occurred_at', '>=', new Date(from))
+    .where('occurred_at', '<', new Date(to))
+    .execute();
+  return rows.flatMap((row) => (row.change_request_id ? [row.change_request_id] : []));
+}

@@ -127,6 +127,14 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface QualityReviewTable {
+  change_request_id: string;
+  reviewed_by: Json<unknown>;
+  reviewed_at: Timestamp;
+  has_error: boolean;
+  note: string | null;
+}
+
 export interface AnomalyFlagTable {
   id: string;
   rule: string;
@@ -192,6 +200,7 @@ export interface Database {
   outbox: OutboxTable;
   manual_task: ManualTaskTable;
   anomaly_flag: AnomalyFlagTable;
+  quality_review: QualityReviewTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;
   mail_message: MailMessageTable;

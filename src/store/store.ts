@@ -8,6 +8,7 @@ import * as confirmations from './confirmation-repo.ts';
 import * as customers from './customer-repo.ts';
 import * as idempotency from './idempotency-repo.ts';
 import * as outbox from './outbox-repo.ts';
+import * as reports from './report-repo.ts';
 import type { Database } from './schema-types.ts';
 import * as staff from './staff-repo.ts';
 
@@ -61,6 +62,11 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
     requeueDeadLetter: (id, now, replacement) => outbox.requeueDeadLetter(db, id, now, replacement),
     flagDeadlineBreaches: (now, limit) => outbox.flagDeadlineBreaches(db, now, limit),
+    metricsSnapshot: (buckets) => reports.metricsSnapshot(db, buckets),
+    monthlyFigures: (from, to) => reports.monthlyFigures(db, from, to),
+    recordQualityReview: (review) => reports.recordQualityReview(db, review),
+    qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
+    appliedChangeRequestIds: (from, to) => audit.appliedChangeRequestIds(db, from, to),
     customerActivity: (customerId, since) => anomalies.customerActivity(db, customerId, since),
     customersTouchedBySources: (sources, since) => anomalies.customersTouchedBySources(db, sources, since),
     recordAnomalyFlags: (flags) => anomalies.recordAnomalyFlags(db, flags),
