@@ -139,6 +139,21 @@ describe('amend CLI', () => {
     expect(result.stderr).toContain('AMEND_CONNECTED_SYSTEMS_FILE');
   });
 
+  it('reviews a month and writes the monthly report as CSV and PDF', async () => {
+    const review = await amend('audit', 'review', '--month', '2026-11');
+    expect(review.code, review.stderr).toBe(0);
+    expect(review.stdout).toMatch(/2026-11: all \d+ applied changes met the procedure/);
+    const csv = await amend('report', '--month', '2026-11', '--format', 'csv');
+    expect(csv.stdout.split('\n')[0]).toBe('section,metric,key,value');
+    const pdfFile = join(workDir, 'report.pdf');
+    const pdf = await amend('report', '--month', '2026-11', '--format', 'pdf', '--out', pdfFile);
+    expect(pdf.code, pdf.stderr).toBe(0);
+    expect(readFileSync(pdfFile).subarray(0, 5).toString()).toBe('%PDF-');
+    const bad = await amend('report', '--month', 'November');
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain('--month must be YYYY-MM');
+  });
+
   it('refuses invalid configuration naming the variable', async () => {
     const saved = env;
     env = { ...env, PORT: 'eighty' };

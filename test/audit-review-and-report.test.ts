@@ -1,0 +1,324 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConnectedSystems } from '../src/adapters/connectors/connected-systems-config.ts';
+import type { ConnectedSystem } from '../src/app/ports.ts';
+import { sweepChangeRequests } from '../src/app/sweep-change-requests.ts';
+import type { Customer } from '../src/core/customer-types.ts';
+import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
+import { createOutboxWorker } from '../src/worker/outbox-worker.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+let app: TestApp;
+const samples: SampleSystem[] = [];
+let systems: Map<string, ConnectedSystem>;
+type Key = { id: string; apiKey: string };
+let integration: Key;
+let representative: Key;
+let lead: Key;
+let manager: Key;
+/** Every request the test made, with what it asked for: the independent record the report is checked against. */
+const made: { id: string; fields: string[]; channel: string; tier: string }[] = [];
+
+async function drain() {
+  const worker = createOutboxWorker({ ...app.deps, systems });
+  for (let round = 0; round < 40; round += 1) {
+    if ((await worker.runOnce()) === 0) {
+      app.clock.advance(5_000);
+      if ((await worker.runOnce()) === 0) return;
+    }
+  }
+}
+
+async function submit(
+  key: Key,
+  customer: Customer,
+  changes: { field: string; value: unknown }[],
+  isConfirmed: boolean,
+) {
+  const response = await app.call(key.apiKey, 'POST', '/api/v1/change-requests', {
+    customerId: customer.id,
+    changes,
+    confirmSubmittedValues: isConfirmed,
+  });
+  expect(response.statusCode, response.body).toBe(201);
+  const body = response.json();
+  made.push({ id: body.id, fields: changes.map((c) => c.field), channel: body.channel, tier: body.tier });
+  return body;
+}
+
+async function legalNameChange(customer: Customer, name: string, isApproved: boolean) {
+  const created = await submit(representative, customer, [{ field: 'legalName', value: name }], false);
+  await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${created.id}/verify`, {
+    method: 'id_document',
+    outcome: 'passed',
+    evidence: { documentType: 'passport', documentReference: 'PR1', checklist: { ok: true } },
+  });
+  await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${created.id}/confirm`, {
+    revision: 1,
+  });
+  if (isApproved)
+    await app.call(lead.apiKey, 'POST', `/api/v1/change-requests/${created.id}/approve`, {
+      reason: 'Checked',
+    });
+  return created.id as string;
+}
+
+/** Linear-interpolated percentile, written here apart from the SQL under test. */
+function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const position = p * (sorted.length - 1);
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  return sorted[low]! + (sorted[high]! - sorted[low]!) * (position - low);
+}
+
+let overdueId = '';
+let revertedOriginalId = '';
+const reviewedIds: string[] = [];
+
+beforeAll(async () => {
+  app = await createTestApp();
+  app.clock.set('2026-10-05T09:00:00.000Z');
+  integration = await app.addIntegration();
+  representative = await app.addStaff('representative');
+  lead = await app.addStaff('team_lead');
+  manager = await app.addStaff('manager');
+  for (const name of ['billing', 'shipping', 'marketing'])
+    samples.push(await startSampleSystem({ name, secret: `${name}-secret` }));
+  const built = buildConnectedSystems(
+    {
+      systems: samples.map((s) => ({
+        id: s.name,
+        kind: 'webhook',
+        url: `${s.url()}/hooks/amend`,
+        secret: `${s.name}-secret`,
+        readBackUrl: `${s.url()}/customers/{customerId}`,
+      })),
+    },
+    app.policy,
+    'test',
+    app.deps,
+  );
+  if (!built.ok) throw new Error(built.error.message);
+  systems = built.value;
+
+  const [a, b, c, d] = await Promise.all([
+    app.addCustomer(),
+    app.addCustomer(),
+    app.addCustomer(),
+    app.addCustomer(),
+  ]);
+  for (const name of ['Alba', 'Bea', 'Cleo'])
+    await submit(integration, a!, [{ field: 'preferredName', value: name }], true);
+  await submit(
+    integration,
+    b!,
+    [
+      { field: 'phone', value: '+61499222333' },
+      { field: 'communicationPreferences', value: { sms: true } },
+    ],
+    true,
+  );
+  await drain();
+  app.clock.advance(60_000);
+  await legalNameChange(c!, 'Carla Jane Smith', true);
+  await drain();
+  overdueId = await legalNameChange(d!, 'Dana Lee Jones', false);
+  app.clock.advance(3 * 24 * 60 * 60 * 1000);
+  await sweepChangeRequests(app.deps);
+
+  // A "this wasn't me" report and its revert.
+  const original = await submit(integration, b!, [{ field: 'preferredName', value: 'Bo' }], true);
+  revertedOriginalId = original.id;
+  await drain();
+  const mail = (await app.call(manager.apiKey, 'GET', `/api/v1/mail?changeRequestId=${original.id}`)).json()
+    .items[0];
+  const token = /\/not-me\/([^\s"]+)/.exec(mail.text)![1]!;
+  const caseId = (
+    await app.server.inject({
+      method: 'POST',
+      url: `/not-me/${token}`,
+      headers: { accept: 'application/json' },
+    })
+  ).json().caseId;
+  const revert = (await app.call(lead.apiKey, 'POST', `/api/v1/cases/${caseId}/revert`)).json();
+  made.push({ id: revert.id, fields: ['preferredName'], channel: 'email', tier: 'basic' });
+  await drain();
+
+  // Quality review of three completed requests, one marked wrong; and the many-changes flag confirmed.
+  for (const [index, entry] of made
+    .filter((m) => m.fields[0] === 'preferredName' && m.channel === 'api')
+    .slice(0, 3)
+    .entries()) {
+    const reviewed = await app.call(
+      manager.apiKey,
+      'POST',
+      `/api/v1/change-requests/${entry.id}/quality-review`,
+      { hasError: index === 0, note: index === 0 ? 'Typo kept' : undefined },
+    );
+    expect(reviewed.statusCode, reviewed.body).toBe(200);
+    reviewedIds.push(entry.id);
+  }
+  const flag = (
+    await app.call(manager.apiKey, 'GET', '/api/v1/anomalies?rule=many_changes_to_one_customer')
+  ).json().items[0];
+  await app.call(manager.apiKey, 'POST', `/api/v1/anomalies/${flag.id}/confirm`, {
+    reason: 'Customer did not make the third change',
+  });
+});
+
+afterAll(async () => {
+  await Promise.all(samples.map((s) => s.close()));
+  await app.close();
+});
+
+describe('the monthly report', () => {
+  it('matches figures computed independently from what happened', async () => {
+    const report = (await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10')).json();
+    const count = (key: 'channel' | 'tier') =>
+      made.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m[key]]: (acc[m[key]] ?? 0) + 1 }), {});
+    const byField = made
+      .flatMap((m) => m.fields)
+      .reduce<Record<string, number>>((acc, f) => ({ ...acc, [f]: (acc[f] ?? 0) + 1 }), {});
+    expect(report.volume).toEqual({
+      total: made.length,
+      byField,
+      byChannel: count('channel'),
+      byTier: count('tier'),
+    });
+
+    const details = await Promise.all(
+      made.map(async (m) =>
+        (await app.call(manager.apiKey, 'GET', `/api/v1/change-requests/${m.id}`)).json(),
+      ),
+    );
+    const minutes = details
+      .filter((r) => r.completedAt)
+      .map((r) => (Date.parse(r.completedAt) - Date.parse(r.createdAt)) / 60_000);
+    expect(report.processingTime.completed).toBe(minutes.length);
+    expect(report.processingTime.medianMinutes).toBeCloseTo(percentile(minutes, 0.5)!, 6);
+    expect(report.processingTime.p90Minutes).toBeCloseTo(percentile(minutes, 0.9)!, 6);
+
+    expect(report.accuracy).toEqual({
+      reviewed: 3,
+      reviewedWithError: 1,
+      reverts: 1,
+      rate: (3 - 1) / (3 + 1),
+    });
+    expect(report.unauthorisedChangeDetection).toMatchObject({
+      flagsConfirmed: 1,
+      notMeReports: 1,
+      reverts: 1,
+    });
+    expect(report.unauthorisedChangeDetection.flagsRaised).toMatchObject({
+      many_changes_to_one_customer: 1,
+      not_me_report: 1,
+    });
+    expect(report.approvalSlaBreaches).toBe(1);
+
+    const deliveries = details
+      .flatMap((r) => r.propagation as { destination: string; confirmedAt: string | null; kind: string }[])
+      .filter((d) => d.kind === 'propagation');
+    for (const system of ['billing', 'shipping', 'marketing']) {
+      const mine = deliveries.filter((d) => d.destination === system);
+      expect(report.propagation.find((p: { system: string }) => p.system === system)).toMatchObject({
+        deliveries: mine.length,
+        confirmed: mine.filter((d) => d.confirmedAt).length,
+        deadLetters: 0,
+      });
+    }
+    expect(report.compliance).toEqual({
+      appliedChanges: details.filter((r) => r.appliedAt).length,
+      procedureFindings: {},
+      optOutDeadlineBreaches: 0,
+    });
+  });
+
+  it('also comes as CSV and as a printable PDF', async () => {
+    const csv = await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10&format=csv');
+    expect(csv.headers['content-type']).toContain('text/csv');
+    expect(csv.body.split('\n')[0]).toBe('section,metric,key,value');
+    expect(csv.body).toContain(`volume,total,,${made.length}`);
+    const pdf = await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10&format=pdf');
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
+    expect(pdf.rawPayload.length).toBeGreaterThan(2000);
+    expect((await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-13')).json().code).toBe(
+      'REQUEST.INVALID',
+    );
+    expect(
+      (await app.call(representative.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10')).json().code,
+    ).toBe('AUTH.FORBIDDEN');
+  });
+
+  it('offers a quality-review sample of completed requests not yet reviewed', async () => {
+    const sample = (
+      await app.call(manager.apiKey, 'GET', '/api/v1/quality-reviews/sample?month=2026-10&size=50')
+    ).json();
+    expect(sample.changeRequestIds.length).toBeGreaterThan(0);
+    for (const id of reviewedIds) expect(sample.changeRequestIds).not.toContain(id);
+    expect(sample.changeRequestIds).not.toContain(overdueId);
+  });
+});
+
+describe('the completeness review', () => {
+  it('is empty by construction, and names each applied change whose record was tampered with', async () => {
+    const clean = (await app.call(manager.apiKey, 'GET', '/api/v1/audit/review?month=2026-10')).json();
+    expect(clean.findings).toEqual([]);
+    expect(clean.appliedChanges).toBeGreaterThanOrEqual(6);
+
+    const approved = made.find((m) => m.fields[0] === 'legalName' && m.id !== overdueId)!.id;
+    const phone = made.find((m) => m.fields.includes('phone'))!.id;
+    const name = made.find(
+      (m) => m.fields[0] === 'preferredName' && m.channel === 'api' && m.id !== revertedOriginalId,
+    )!.id;
+    const db = app.database.db;
+    await sql`UPDATE change_request SET body = jsonb_set(body, '{approval}', 'null') WHERE id = ${approved}`.execute(
+      db,
+    );
+    await sql`DELETE FROM outbox WHERE change_request_id = ${phone} AND destination = 'billing'`.execute(db);
+    await sql`UPDATE change_request SET body = jsonb_set(body, '{verifications}', '[]') WHERE id = ${name}`.execute(
+      db,
+    );
+    await sql`UPDATE outbox SET confirmed_at = NULL WHERE change_request_id = ${name} AND kind = 'confirmation'`.execute(
+      db,
+    );
+
+    const review = (await app.call(manager.apiKey, 'GET', '/api/v1/audit/review?month=2026-10')).json();
+    const found = review.findings
+      .map((f: { changeRequestId: string; code: string }) => `${f.changeRequestId}:${f.code}`)
+      .sort();
+    expect(found).toEqual(
+      [
+        `${approved}:APPROVAL_MISSING`,
+        `${phone}:CONNECTED_SYSTEM_SKIPPED`,
+        `${name}:VERIFICATION_BELOW_TIER`,
+        `${name}:CONFIRMATION_NOT_DELIVERED`,
+      ].sort(),
+    );
+    const report = (await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10')).json();
+    expect(report.compliance.procedureFindings).toEqual({
+      APPROVAL_MISSING: 1,
+      CONNECTED_SYSTEM_SKIPPED: 1,
+      VERIFICATION_BELOW_TIER: 1,
+      CONFIRMATION_NOT_DELIVERED: 1,
+    });
+  });
+});
+
+describe('/metrics', () => {
+  it('exposes requests by state, processing time, verification failures, outbox, dead letters and flags', async () => {
+    const metrics = (await app.server.inject({ method: 'GET', url: '/metrics' })).body;
+    const completed = made.length - 1; // all but the overdue approval… less the reverted original, counted as reverted
+    expect(metrics).toMatch(/amend_change_requests\{state="completed"\} \d+/);
+    expect(metrics).toContain('amend_change_requests{state="awaiting_approval"} 1');
+    expect(metrics).toContain('amend_change_requests{state="reverted"} 1');
+    expect(metrics).toMatch(new RegExp(`amend_change_request_processing_seconds_count ${completed}`));
+    expect(metrics).toContain('amend_change_request_processing_seconds_bucket{le="+Inf"}');
+    expect(metrics).toMatch(/amend_outbox_depth \d+/);
+    expect(metrics).toContain('amend_dead_letters 0');
+    expect(metrics).toContain('amend_anomaly_flags_open{severity="high"}');
+    expect(metrics).toContain('amend_verification_failures_total 0');
+  });
+});
