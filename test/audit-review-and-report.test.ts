@@ -176,11 +176,15 @@ afterAll(async () => {
 describe('the monthly report', () => {
   it('matches figures computed independently from what happened', async () => {
     const report = (await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10')).json();
-    const count = (key: 'channel' | 'tier') =>
-      made.reduce<Record<string, number>>((acc, m) => ({ ...acc, [m[key]]: (acc[m[key]] ?? 0) + 1 }), {});
-    const byField = made
+    const tally = (values: string[]) => {
+      const counts: Record<string, number> = {};
+      for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+      return counts;
+    };
+    const count = (key: 'channel' | 'tier') => tally(made.map((m) => m[key]));
+    const byField = tally(made.flatMap((m) => m.fields));
       .flatMap((m) => m.fields)
-      .reduce<Record<string, number>>((acc, f) => ({ ...acc, [f]: (acc[f] ?? 0) + 1 }), {});
+      .reduce<Record<string, number>>((acc, f) => (...acc, [f]: (acc[f] ?? 0) + 1 ), );
     expect(report.volume).toEqual({
       total: made.length,
       byField,

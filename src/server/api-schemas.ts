@@ -151,7 +151,9 @@ export const TimelineEntrySchema = z.object({
 export const DeliverySchema = z
   .object({
     id: z.number(),
-    kind: z.enum(['propagation', 'confirmation']).describe('propagation to a connected system, or the confirmation mail (destination "mail").'),
+    kind: z
+      .enum(['propagation', 'confirmation'])
+      .describe('propagation to a connected system, or the confirmation mail (destination "mail").'),
     destination: z.string(),
     customerId: z.string(),
     changeRequestId: z.string().nullable(),

@@ -62,7 +62,7 @@ export function registerNotMeRoutes(app: FastifyInstance, deps: ServerDeps): voi
         security: [],
       },
     },
-    async (request, reply) =>
+    async (_request, reply) =>
       reply.type('text/html').send(
         page(
           'Did you not make this change?',
