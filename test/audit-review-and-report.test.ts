@@ -183,8 +183,6 @@ describe('the monthly report', () => {
     };
     const count = (key: 'channel' | 'tier') => tally(made.map((m) => m[key]));
     const byField = tally(made.flatMap((m) => m.fields));
-      .flatMap((m) => m.fields)
-      .reduce<Record<string, number>>((acc, f) => (...acc, [f]: (acc[f] ?? 0) + 1 ), );
     expect(report.volume).toEqual({
       total: made.length,
       byField,
