@@ -10,7 +10,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     projects: [
-      { test: { name: 'core', include: ['src/**/*.test.ts'] } },
+      // Inline projects do not inherit the root's test options: each sets its own timeouts.
+      { test: { name: 'core', include: ['src/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'pglite',

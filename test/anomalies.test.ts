@@ -114,6 +114,27 @@ describe('anomaly flags', () => {
     expect(audit.items[0].details).toMatchObject({ rule: 'contact_then_payment', severity: 'high' });
   });
 
+  it('flags one device touching five customers within an hour', async () => {
+    const customers = await Promise.all(Array.from({ length: 5 }, () => app.addCustomer()));
+    for (const customer of customers)
+      await app.call(
+        representative.apiKey,
+        'POST',
+        '/api/v1/change-requests',
+        { customerId: customer.id, changes: [{ field: 'preferredName', value: 'Remy' }] },
+        { 'x-amend-device-id': 'console-7f3a' },
+      );
+    const flags = (
+      await app.call(manager.apiKey, 'GET', '/api/v1/anomalies?rule=one_source_many_customers')
+    ).json().items;
+    const onDevice = flags.find((flag: { subject: string }) => flag.subject === 'device:console-7f3a');
+    expect(onDevice).toMatchObject({
+      severity: 'medium',
+      customerId: customers[4]!.id,
+      evidence: { customers: 5 },
+    });
+  });
+
   it('flags a sensitive change after failed verification', async () => {
     const customer = await app.addCustomer();
     const first = (

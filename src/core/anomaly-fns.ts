@@ -139,11 +139,12 @@ export function evaluateAnomalies(
 }
 
 const sourcesOf = (
-  source: { ip: string | null; apiKeyId: string | null },
+  source: { ip: string | null; apiKeyId: string | null; deviceId?: string | null | undefined },
   requester: { kind: string; id: string },
 ): string[] => [
   ...(source.ip ? [`ip:${source.ip}`] : []),
   ...(source.apiKeyId ? [`key:${source.apiKeyId}`] : []),
+  ...(source.deviceId ? [`device:${source.deviceId}`] : []),
   ...(requester.kind === 'staff' ? [`staff:${requester.id}`] : []),
 ];
 
@@ -166,7 +167,7 @@ export function activityFromAuditEntry(entry: {
     fields?: FieldName[];
     outcome?: string;
     changes?: { field: FieldName }[];
-    source?: { ip: string | null; apiKeyId: string | null };
+    source?: { ip: string | null; apiKeyId: string | null; deviceId?: string | null };
   };
   const base = {
     at: entry.occurredAt,
@@ -209,7 +210,7 @@ export function intakeActivity(request: {
   createdAt: string;
   tier: string;
   items: readonly { field: FieldName }[];
-  source: { ip: string | null; apiKeyId: string | null };
+  source: { ip: string | null; apiKeyId: string | null; deviceId?: string | null | undefined };
   requester: { kind: string; id: string };
 }): Activity {
   return {

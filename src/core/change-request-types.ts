@@ -71,6 +71,8 @@ export const SourceSchema = z.object({
   ip: z.string().nullable(),
   userAgent: z.string().nullable(),
   apiKeyId: z.string().nullable(),
+  /** A device id the portal or console sends (`X-Amend-Device-Id`), for spotting one device across customers. */
+  deviceId: z.string().nullable().optional(),
 });
 export type Source = z.infer<typeof SourceSchema>;
 

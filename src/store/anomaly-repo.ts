@@ -33,6 +33,7 @@ export async function customerActivity(db: Executor, customerId: string, since: 
 const SOURCE_MATCH: Record<string, (value: string) => ReturnType<typeof sql<boolean>>> = {
   ip: (value) => sql<boolean>`body->'source'->>'ip' = ${value}`,
   key: (value) => sql<boolean>`body->'source'->>'apiKeyId' = ${value}`,
+  device: (value) => sql<boolean>`body->'source'->>'deviceId' = ${value}`,
   staff: (value) =>
     sql<boolean>`body->'requester'->>'kind' = 'staff' AND body->'requester'->>'id' = ${value}`,
 };

@@ -6,6 +6,7 @@ import { ActorSchema } from '../../core/change-request-types.ts';
 import { ChangeRequestViewSchema, ProblemSchema } from '../api-schemas.ts';
 import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
+import { sourceOf } from '../request-source.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView } from '../views.ts';
 
@@ -76,11 +77,12 @@ export function registerCaseRoutes(app: FastifyInstance, deps: ServerDeps): void
       },
     },
     async (request, reply) => {
-      const result = await revertChangeRequest(deps, request.params.id, request.principal!.actor, {
-        ip: request.ip,
-        userAgent: request.headers['user-agent'] ?? null,
-        apiKeyId: request.principal!.apiKeyId,
-      });
+      const result = await revertChangeRequest(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        sourceOf(request),
+      );
       return result.ok
         ? changeRequestView(result.value, deps.policy)
         : sendProblem(reply, request, result.error);

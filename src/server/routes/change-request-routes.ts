@@ -31,6 +31,7 @@ import {
 } from '../api-schemas.ts';
 import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
+import { sourceOf } from '../request-source.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView, timelineEntry } from '../views.ts';
 
@@ -109,11 +110,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
           reason: request.body.reason ?? null,
           isSubmissionConfirmed: request.body.confirmSubmittedValues,
           requester: principal.actor,
-          source: {
-            ip: request.ip,
-            userAgent: request.headers['user-agent'] ?? null,
-            apiKeyId: principal.apiKeyId,
-          },
+          source: sourceOf(request),
           idempotency: key
             ? { principal: principal.apiKeyId, key, requestHash: sha256Hex(canonicalJson(request.body)) }
             : undefined,
