@@ -1,4 +1,4 @@
-import { isAtLeast } from '../core/anomaly-fns.ts';
+import { intakeActivity, isAtLeast } from '../core/anomaly-fns.ts';
 import { auditDraftsForEvents } from '../core/audit-draft-fns.ts';
 import { applyToCustomer, checkReadyToApply, decide, type Transition } from '../core/change-request-fns.ts';
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
@@ -7,6 +7,7 @@ import { SEVERITIES } from '../core/policy-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { enqueueConfirmations } from './enqueue-confirmations.ts';
+import { raiseAnomalies } from './raise-anomalies.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 
 export interface Outcome extends Transition {
@@ -19,7 +20,7 @@ export interface Outcome extends Transition {
  * since the request was received escalates the request as a data discrepancy: never a blind overwrite.
  */
 export async function applyWhenReady(
-  tx: Pick<Store, 'lockCustomer' | 'openAnomalyFlags'>,
+  tx: Pick<Store, 'lockCustomer' | 'openAnomalyFlags' | 'customerActivity' | 'customersTouchedBySources' | 'recordAnomalyFlags' | 'appendAudit'>,
   transition: Transition,
   context: UseCaseContext,
   actor: Actor,
@@ -29,6 +30,9 @@ export async function applyWhenReady(
   if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
   const customer = await tx.lockCustomer(request.customerId);
   if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
+  // Failed checks on this very request, before it passed, count against a sensitive change: look again now.
+  if (!request.revertOf && (request.tier === 'sensitive' || request.tier === 'legal'))
+    await raiseAnomalies(tx, { ...intakeActivity(request), at: decision.now, kind: 'applying' }, context);
   // A serious open anomaly flag on the customer holds the change for a person (a revert is the remedy, never held).
   const holding = request.revertOf
     ? []

@@ -4,7 +4,8 @@ import { type Policy, SEVERITIES, type Severity } from './policy-types.ts';
 /** One thing that happened, as the anomaly rules see it. Built from change-request events. */
 export interface Activity {
   readonly at: string;
-  readonly kind: 'received' | 'verification_failed' | 'applied' | 'not_me_reported';
+  /** `applying`: a change about to be written, evaluated again for failures since its intake. */
+  readonly kind: 'received' | 'verification_failed' | 'applied' | 'not_me_reported' | 'applying';
   readonly customerId: string;
   readonly changeRequestId: string;
   readonly fields: readonly FieldName[];
@@ -97,6 +98,24 @@ export function evaluateAnomalies(
         });
     }
 
+
+    if (trigger.fields.some((field) => MONEY_FIELDS.has(field))) {
+      const contactChange = history.customer.find(
+        (a) =>
+          a.kind === 'applied' &&
+          a.fields.some((field) => CONTACT_FIELDS.has(field)) &&
+          within(a, trigger, rules.contactThenPayment.windowDays * 24),
+      );
+      if (contactChange)
+        flag('contact_then_payment', rules.contactThenPayment.severity, `customer:${trigger.customerId}`, {
+          contactChangeRequestId: contactChange.changeRequestId,
+          contactChangedAt: contactChange.at,
+          fields: trigger.fields,
+        });
+    }
+  }
+
+  if (trigger.kind === 'received' || trigger.kind === 'applying') {
     const isSensitive = trigger.tier === 'sensitive' || trigger.tier === 'legal';
     const failures = history.customer.filter(
       (a) =>
@@ -113,21 +132,6 @@ export function evaluateAnomalies(
           fields: trigger.fields,
         },
       );
-
-    if (trigger.fields.some((field) => MONEY_FIELDS.has(field))) {
-      const contactChange = history.customer.find(
-        (a) =>
-          a.kind === 'applied' &&
-          a.fields.some((field) => CONTACT_FIELDS.has(field)) &&
-          within(a, trigger, rules.contactThenPayment.windowDays * 24),
-      );
-      if (contactChange)
-        flag('contact_then_payment', rules.contactThenPayment.severity, `customer:${trigger.customerId}`, {
-          contactChangeRequestId: contactChange.changeRequestId,
-          contactChangedAt: contactChange.at,
-          fields: trigger.fields,
-        });
-    }
   }
 
   if (trigger.kind === 'not_me_reported')
