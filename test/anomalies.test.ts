@@ -137,18 +137,30 @@ describe('anomaly flags', () => {
 
   it('holds a sensitive change whose own checks failed before one passed', async () => {
     const customer = await app.addCustomer();
-    const request = (await submit(representative, customer, [{ field: 'email', value: 'takeover@example.net' }], false)).json();
+    const request = (
+      await submit(representative, customer, [{ field: 'email', value: 'takeover@example.net' }], false)
+    ).json();
     expect(await flagsOf(customer)).toEqual([]);
-    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${request.id}/verify`, { method: 'knowledge_check', outcome: 'failed', evidence: { question: 'first-school' } });
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${request.id}/verify`, {
+      method: 'knowledge_check',
+      outcome: 'failed',
+      evidence: { question: 'first-school' },
+    });
     await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${request.id}/verify`, {
       method: 'id_document',
       outcome: 'passed',
       evidence: { documentType: 'passport', documentReference: 'PZ9', checklist: { ok: true } },
     });
-    const confirmed = (await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${request.id}/confirm`, { revision: 1 })).json();
+    const confirmed = (
+      await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${request.id}/confirm`, {
+        revision: 1,
+      })
+    ).json();
     expect(confirmed.state).toBe('escalated');
     expect(confirmed.escalation.reason).toBe('anomaly_hold');
-    expect((await flagsOf(customer)).map((f: { rule: string }) => f.rule)).toEqual(['sensitive_after_failed_verification']);
+    expect((await flagsOf(customer)).map((f: { rule: string }) => f.rule)).toEqual([
+      'sensitive_after_failed_verification',
+    ]);
     expect((await app.store.findCustomer(customer.id))?.email).not.toBe('takeover@example.net');
   });
 

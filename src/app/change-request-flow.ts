@@ -7,8 +7,8 @@ import { SEVERITIES } from '../core/policy-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { enqueueConfirmations } from './enqueue-confirmations.ts';
-import { raiseAnomalies } from './raise-anomalies.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
+import { raiseAnomalies } from './raise-anomalies.ts';
 
 export interface Outcome extends Transition {
   /** The customer as it must be written, with the version it must replace; absent if the record is untouched. */
@@ -20,7 +20,15 @@ export interface Outcome extends Transition {
  * since the request was received escalates the request as a data discrepancy: never a blind overwrite.
  */
 export async function applyWhenReady(
-  tx: Pick<Store, 'lockCustomer' | 'openAnomalyFlags' | 'customerActivity' | 'customersTouchedBySources' | 'recordAnomalyFlags' | 'appendAudit'>,
+  tx: Pick<
+    Store,
+    | 'lockCustomer'
+    | 'openAnomalyFlags'
+    | 'customerActivity'
+    | 'customersTouchedBySources'
+    | 'recordAnomalyFlags'
+    | 'appendAudit'
+  >,
   transition: Transition,
   context: UseCaseContext,
   actor: Actor,

@@ -98,7 +98,6 @@ export function evaluateAnomalies(
         });
     }
 
-
     if (trigger.fields.some((field) => MONEY_FIELDS.has(field))) {
       const contactChange = history.customer.find(
         (a) =>
