@@ -25,7 +25,8 @@ export async function applyWhenReady(
     | 'lockCustomer'
     | 'openAnomalyFlags'
     | 'customerActivity'
-    | 'customersTouchedBySources'
+    | 'touchSources'
+    | 'countCustomersTouched'
     | 'recordAnomalyFlags'
     | 'appendAudit'
   >,

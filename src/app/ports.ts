@@ -228,8 +228,12 @@ export interface Store {
   appliedChangeRequestIds(from: string, to: string): Promise<string[]>;
   /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
   customerActivity(customerId: string, since: string): Promise<Activity[]>;
-  /** Per source (`ip:…`, `key:…`, `staff:…`), the customers its change requests touched since `since`. */
-  customersTouchedBySources(sources: readonly string[], since: string): Promise<Map<string, Set<string>>>;
+  /** Records that each source (`ip:…`, `key:…`, `device:…`, `staff:…`) touched the customer at `at`. */
+  touchSources(sources: readonly string[], customerId: string, at: string): Promise<void>;
+  /** Per source, the distinct customers it touched since `since`, counted up to `cap`. */
+  countCustomersTouched(sources: readonly string[], since: string, cap: number): Promise<Map<string, number>>;
+  /** Forgets source touches older than `before`; answers how many. */
+  pruneSourceTouches(before: string): Promise<number>;
   /** Inserts flags, skipping any whose rule and subject already have an open flag; answers those inserted. */
   recordAnomalyFlags(flags: readonly AnomalyFlag[]): Promise<AnomalyFlag[]>;
   openAnomalyFlags(customerId: string, severities: readonly Severity[]): Promise<AnomalyFlag[]>;

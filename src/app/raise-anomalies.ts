@@ -10,7 +10,10 @@ const HOUR_MS = 60 * 60 * 1000;
  * raised it. New flags are audited on the customer's chain.
  */
 export async function raiseAnomalies(
-  tx: Pick<Store, 'customerActivity' | 'customersTouchedBySources' | 'recordAnomalyFlags' | 'appendAudit'>,
+  tx: Pick<
+    Store,
+    'customerActivity' | 'touchSources' | 'countCustomersTouched' | 'recordAnomalyFlags' | 'appendAudit'
+  >,
   activity: Activity,
   context: UseCaseContext,
 ): Promise<AnomalyFlag[]> {
@@ -20,11 +23,14 @@ export async function raiseAnomalies(
     activity.customerId,
     new Date(now.getTime() - anomalyLookBackHours(context.policy) * HOUR_MS).toISOString(),
   );
-  const bySource = await tx.customersTouchedBySources(
-    activity.sources,
+  // Only an intake touches a customer; its own touch is recorded first, so the count includes it.
+  const sources = activity.kind === 'received' ? activity.sources : [];
+  await tx.touchSources(sources, activity.customerId, activity.at);
+  const bySource = await tx.countCustomersTouched(
+    sources,
     new Date(now.getTime() - rules.oneSourceManyCustomers.windowHours * HOUR_MS).toISOString(),
+    rules.oneSourceManyCustomers.count,
   );
-  for (const customers of bySource.values()) customers.add(activity.customerId);
   const drafts = evaluateAnomalies(
     activity,
     { customer: [...history, activity], customersBySource: bySource },

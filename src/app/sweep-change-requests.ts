@@ -42,5 +42,9 @@ export async function sweepChangeRequests(
     );
     return flagged.length;
   });
+  // Source touches matter only within the spread rule's window; a day's margin keeps the table small.
+  await deps.store.transaction((tx) =>
+    tx.pruneSourceTouches(new Date(deps.clock.now().getTime() - 24 * 60 * 60 * 1000).toISOString()),
+  );
   return { expired, overdue, deadlineBreaches: breaches };
 }

@@ -37,8 +37,11 @@ export interface AnomalyFlagDraft {
 export interface AnomalyHistory {
   /** The customer's activity in the longest window any rule looks back, oldest first, including the trigger. */
   readonly customer: readonly Activity[];
-  /** Per source of the trigger: the distinct customers it touched within `oneSourceManyCustomers.windowHours`. */
-  readonly customersBySource: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Per source of the trigger: how many distinct customers it touched within `oneSourceManyCustomers.windowHours`,
+   * the trigger's included (the caller may cap the count at the threshold).
+   */
+  readonly customersBySource: ReadonlyMap<string, number>;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -89,11 +92,11 @@ export function evaluateAnomalies(
       );
 
     for (const source of trigger.sources) {
-      const touched = history.customersBySource.get(source);
-      if (touched && touched.size >= rules.oneSourceManyCustomers.count)
+      const touched = history.customersBySource.get(source) ?? 0;
+      if (touched >= rules.oneSourceManyCustomers.count)
         flag('one_source_many_customers', rules.oneSourceManyCustomers.severity, source, {
           source,
-          customers: touched.size,
+          customers: touched,
           windowHours: rules.oneSourceManyCustomers.windowHours,
         });
     }

@@ -29,35 +29,53 @@ export async function customerActivity(db: Executor, customerId: string, since: 
   return rows.map(auditEntryFromRow).flatMap((entry) => activityFromAuditEntry(entry) ?? []);
 }
 
-// The JSON path in the stored request that each kind of source is found at.
-const SOURCE_MATCH: Record<string, (value: string) => ReturnType<typeof sql<boolean>>> = {
-  ip: (value) => sql<boolean>`body->'source'->>'ip' = ${value}`,
-  key: (value) => sql<boolean>`body->'source'->>'apiKeyId' = ${value}`,
-  device: (value) => sql<boolean>`body->'source'->>'deviceId' = ${value}`,
-  staff: (value) =>
-    sql<boolean>`body->'requester'->>'kind' = 'staff' AND body->'requester'->>'id' = ${value}`,
-};
+/** Records that each source touched the customer now (one row per source and customer, kept fresh). */
+export async function touchSources(
+  db: Executor,
+  sources: readonly string[],
+  customerId: string,
+  at: string,
+): Promise<void> {
+  if (sources.length === 0) return;
+  await db
+    .insertInto('source_touch')
+    .values(sources.map((source) => ({ source, customer_id: customerId, last_at: at })))
+    .onConflict((conflict) =>
+      conflict
+        .columns(['source', 'customer_id'])
+        .doUpdateSet((eb) => ({ last_at: eb.ref('excluded.last_at') })),
+    )
+    .execute();
+}
 
-export async function customersTouchedBySources(
+/**
+ * Per source, how many distinct customers it touched since `since`, counting no further than `cap`: the rule
+ * only asks whether the threshold is reached, so the cost stays bounded however busy the source is.
+ */
+export async function countCustomersTouched(
   db: Executor,
   sources: readonly string[],
   since: string,
-): Promise<Map<string, Set<string>>> {
-  const touched = new Map<string, Set<string>>();
+  cap: number,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
   for (const source of sources) {
-    const [kind, ...rest] = source.split(':');
-    const match = kind ? SOURCE_MATCH[kind] : undefined;
-    if (!match) continue;
-    const rows = await db
-      .selectFrom('change_request')
-      .select('customer_id')
-      .distinct()
-      .where('created_at', '>=', new Date(since))
-      .where(match(rest.join(':')))
-      .execute();
-    touched.set(source, new Set(rows.map((row) => row.customer_id)));
+    const row = await sql<{ count: number }>`
+      SELECT count(*)::int AS count FROM (
+        SELECT 1 FROM source_touch WHERE source = ${source} AND last_at >= ${since}::timestamptz LIMIT ${cap}) AS recent`.execute(
+      db,
+    );
+    counts.set(source, row.rows[0]?.count ?? 0);
   }
-  return touched;
+  return counts;
+}
+
+export async function pruneSourceTouches(db: Executor, before: string): Promise<number> {
+  const result = await db
+    .deleteFrom('source_touch')
+    .where('last_at', '<', new Date(before))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }
 
 const flagFromRow = (row: Selectable<AnomalyFlagTable>): AnomalyFlag => ({

@@ -127,6 +127,12 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface SourceTouchTable {
+  source: string;
+  customer_id: string;
+  last_at: Timestamp;
+}
+
 export interface QualityReviewTable {
   change_request_id: string;
   reviewed_by: Json<unknown>;
@@ -201,6 +207,7 @@ export interface Database {
   manual_task: ManualTaskTable;
   anomaly_flag: AnomalyFlagTable;
   quality_review: QualityReviewTable;
+  source_touch: SourceTouchTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;
   mail_message: MailMessageTable;
