@@ -10,7 +10,14 @@ const rules = [
   {
     layer: 'src/core',
     // Pure libraries only: validation, phone numbers, canonical JSON.
-    packages: new Set(['zod', 'libphonenumber-js', 'libphonenumber-js/max', 'canonicalize']),
+    packages: new Set([
+      'zod',
+      'libphonenumber-js',
+      'libphonenumber-js/max',
+      'canonicalize',
+      'card-validator',
+      'ibantools',
+    ]),
     layers: ['src/core'],
     fix: 'pass the value or function in as an argument, or move the code to src/app or an adapter',
   },

@@ -121,6 +121,11 @@ export interface Store {
   lockCustomer(id: string): Promise<Customer | null>;
   updateCustomer(customer: Customer, expectedVersion: number): Promise<boolean>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
+  /** Other customers holding this email (case-insensitive) or phone: a contact point must identify one customer. */
+  customersWithContact(
+    contact: { email?: string | undefined; phone?: string | undefined },
+    exceptCustomerId: string,
+  ): Promise<string[]>;
   listCustomers(query: {
     limit: number;
     after?: string | undefined;

@@ -1,6 +1,18 @@
 import { intakeActivity } from '../core/anomaly-fns.ts';
-import { type RequestedChange, receiveChangeRequest } from '../core/change-request-fns.ts';
-import type { Actor, ChangeRequest, Channel, Source, Verification } from '../core/change-request-types.ts';
+import {
+  decide,
+  type RequestedChange,
+  receiveChangeRequest,
+  type Transition,
+} from '../core/change-request-fns.ts';
+import {
+  type Actor,
+  type ChangeRequest,
+  type Channel,
+  type Source,
+  SYSTEM_ACTOR,
+  type Verification,
+} from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
@@ -70,7 +82,9 @@ export async function submitChangeRequest(
     );
     if (!received.ok) return received;
     await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
-    const outcome = await applyWhenReady(tx, received.value, deps, input.requester);
+    const checked = await escalateIfContactInUse(tx, received.value, deps);
+    if (!checked.ok) return checked;
+    const outcome = await applyWhenReady(tx, checked.value, deps, input.requester);
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);
     if (!saved.ok) return saved;
@@ -83,6 +97,40 @@ export async function submitChangeRequest(
       });
     return ok({ isReplay: false, request: saved.value });
   });
+}
+
+/**
+ * An email or phone must identify one customer: if another customer already holds the new value, a person
+ * decides (procedure step 3.2, "inconsistencies"); it is never applied silently.
+ */
+async function escalateIfContactInUse(
+  tx: Pick<Store, 'customersWithContact'>,
+  transition: Transition,
+  context: UseCaseContext,
+): Promise<Result<Transition>> {
+  const { request } = transition;
+  const contact = Object.fromEntries(
+    request.items
+      .filter(
+        (item) => (item.field === 'email' || item.field === 'phone') && typeof item.proposed === 'string',
+      )
+      .map((item) => [item.field, item.proposed as string]),
+  ) as { email?: string; phone?: string };
+  if (Object.keys(contact).length === 0) return ok(transition);
+  const others = await tx.customersWithContact(contact, request.customerId);
+  if (others.length === 0) return ok(transition);
+  const escalated = decide(
+    request,
+    {
+      type: 'escalate',
+      by: SYSTEM_ACTOR,
+      reason: 'data_discrepancy',
+      note: `The new ${Object.keys(contact).join(' and ')} is already on another customer's record (${others.join(', ')}); confirm who it belongs to.`,
+    },
+    decisionContext(context),
+  );
+  if (!escalated.ok) return escalated;
+  return ok({ request: escalated.value.request, events: [...transition.events, ...escalated.value.events] });
 }
 
 /** Verification the intake itself establishes: an authenticated integration vouches for its own submissions. */

@@ -19,6 +19,7 @@ import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
 import { registerReportRoutes } from './routes/report-routes.ts';
+import { registerValidateRoutes } from './routes/validate-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
 
 /** Change requests are small; a larger body is a mistake or an attack. */
@@ -96,6 +97,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerCaseRoutes(api, deps);
     registerAnomalyRoutes(api, deps);
     registerReportRoutes(api, deps);
+    registerValidateRoutes(api, deps);
   });
 
   return app;

@@ -107,3 +107,24 @@ export async function listCustomers(
   const page = pageOf(await query.execute(), options.limit, customerFromRow, (row) => row.id);
   return { customers: page.items, nextCursor: page.nextCursor };
 }
+
+export async function customersWithContact(
+  db: Executor,
+  contact: { email?: string | undefined; phone?: string | undefined },
+  exceptCustomerId: string,
+): Promise<string[]> {
+  if (!contact.email && !contact.phone) return [];
+  const rows = await db
+    .selectFrom('customer')
+    .select('id')
+    .where('id', '<>', exceptCustomerId)
+    .where((eb) =>
+      eb.or([
+        ...(contact.email ? [eb(eb.fn('lower', ['email']), '=', contact.email.toLowerCase())] : []),
+        ...(contact.phone ? [eb('phone', '=', contact.phone)] : []),
+      ]),
+    )
+    .limit(10)
+    .execute();
+  return rows.map((row) => row.id);
+}

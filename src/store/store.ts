@@ -25,6 +25,7 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     lockCustomer: (id) => customers.lockCustomer(db, id),
     updateCustomer: (customer, expectedVersion) =>
       customers.updateCustomerIfVersion(db, customer, expectedVersion),
+    customersWithContact: (contact, except) => customers.customersWithContact(db, contact, except),
     insertCustomers: (list) => customers.insertCustomers(db, list),
     listCustomers: async (query) => {
       const page = await customers.listCustomers(db, query);
