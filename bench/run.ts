@@ -8,7 +8,10 @@ import { apiKeyIssuer } from '../src/adapters/api-keys.ts';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../src/adapters/calendars.ts';
 import { createLinkSigner } from '../src/adapters/link-signer.ts';
+import { createMailCatcher } from '../src/adapters/mail/mail-catcher.ts';
+import { createOneTimeCodes } from '../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../src/adapters/policy-file.ts';
+import { createCatcherSmsSender } from '../src/adapters/sms/catcher-sms-sender.ts';
 import { systemClock, uuidV7Ids } from '../src/adapters/system-clock.ts';
 import { enrolIntegration } from '../src/app/enrol-staff-user.ts';
 import { registerCustomers } from '../src/app/register-customers.ts';
@@ -126,6 +129,9 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
       support: { phone: '-', email: 'b@example.com' },
       linkSigner: createLinkSigner(randomBytes(32)),
     },
+    codes: createOneTimeCodes(randomBytes(32)),
+    mailer: createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
+    sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     isDatabaseReachable: () => isDatabaseReachable(database.db),
   });
   const address = await server.listen({ host: '127.0.0.1', port: 0 });

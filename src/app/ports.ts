@@ -231,6 +231,12 @@ export interface Store {
   qualitySample(from: string, to: string, size: number): Promise<string[]>;
   /** Ids of change requests whose `applied` audit entry falls in [from, to). */
   appliedChangeRequestIds(from: string, to: string): Promise<string[]>;
+  insertOtpChallenge(challenge: OtpChallenge): Promise<void>;
+  lockOtpChallenge(id: string): Promise<OtpChallenge | null>;
+  updateOtpChallenge(id: string, changes: { attempts: number; usedAt: string | null }): Promise<void>;
+  /** The time until which the customer's changes are locked after failed checks, or null. */
+  verificationLockUntil(customerId: string, now: string): Promise<string | null>;
+  lockVerification(customerId: string, until: string, failures: number): Promise<void>;
   /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
   customerActivity(customerId: string, since: string): Promise<Activity[]>;
   /** Records that each source (`ip:…`, `key:…`, `device:…`, `staff:…`) touched the customer at `at`. */
@@ -338,6 +344,38 @@ export interface UseCaseContext {
   /** Working calendars by policy key (`approvalSla.calendars`), built once by the composition root. */
   readonly calendars: ReadonlyMap<string, BusinessCalendar>;
   readonly confirmations: ConfirmationSettings;
+  readonly codes: OneTimeCodes;
+}
+
+/** Makes and checks one-time codes; only keyed hashes are ever stored. */
+export interface OneTimeCodes {
+  /** A fresh random code of 6 digits. */
+  newCode(): string;
+  hash(challengeId: string, code: string): string;
+  matches(challengeId: string, code: string, hash: string): boolean;
+}
+
+export interface SmsMessage {
+  readonly to: string;
+  readonly text: string;
+}
+
+/** Sends text messages: an HTTP SMS gateway in production, the mail catcher in development. */
+export interface SmsSender {
+  send(message: SmsMessage): Promise<MailResult>;
+}
+
+export interface OtpChallenge {
+  readonly id: string;
+  readonly changeRequestId: string;
+  readonly customerId: string;
+  readonly channel: 'email' | 'sms';
+  readonly destinationMasked: string;
+  readonly codeHash: string;
+  readonly expiresAt: string;
+  readonly attempts: number;
+  readonly usedAt: string | null;
+  readonly createdAt: string;
 }
 
 /** Signs "this wasn't me" link ids, so a link cannot be forged or altered. */

@@ -66,6 +66,13 @@ export async function submitChangeRequest(
       return fail('CUSTOMER.NOT_FOUND', `No customer has id ${input.customerId}.`, {
         customerId: input.customerId,
       });
+    const lockedUntil = await tx.verificationLockUntil(customer.id, now);
+    if (lockedUntil)
+      return fail(
+        'CUSTOMER.VERIFICATION_LOCKED',
+        `Too many failed identity checks: changes for this customer are locked until ${lockedUntil}.`,
+        { lockedUntil },
+      );
     const received = receiveChangeRequest(
       {
         id: deps.ids.newId(),

@@ -29,6 +29,8 @@ const ConfigSchema = z.object({
   AMEND_SUPPORT_EMAIL: z.email().default('support@example.com'),
   AMEND_NOT_ME_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   AMEND_LINK_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
+  SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
   AMEND_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -49,6 +51,7 @@ export interface Config {
   readonly support: { phone: string; email: string };
   readonly notMeLinkDays: number;
   readonly linkKeyFile: string;
+  readonly smsGateway: { url: string; token: string } | null;
 }
 
 /** Reads the configuration from the environment; an error names the variable and what to set it to. */
@@ -82,5 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
     notMeLinkDays: values.AMEND_NOT_ME_LINK_DAYS,
     linkKeyFile:
       values.AMEND_LINK_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'link-signing.key'),
+    smsGateway: values.SMS_GATEWAY_URL
+      ? { url: values.SMS_GATEWAY_URL, token: values.SMS_GATEWAY_TOKEN ?? '' }
+      : null,
   });
 }

@@ -3,9 +3,21 @@ import { calendarsFor } from '../adapters/calendars.ts';
 import { createLinkSigner, loadOrCreateLinkKey } from '../adapters/link-signer.ts';
 import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
 import { createSmtpMailer } from '../adapters/mail/smtp-mailer.ts';
+import { createOneTimeCodes } from '../adapters/one-time-codes.ts';
 import { loadPolicyFile } from '../adapters/policy-file.ts';
+import { createCatcherSmsSender } from '../adapters/sms/catcher-sms-sender.ts';
+import { createHttpSmsSender } from '../adapters/sms/http-sms-sender.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
-import type { AuditSigner, Clock, ConfirmationSettings, IdSource, MailSender, Store } from '../app/ports.ts';
+import type {
+  AuditSigner,
+  Clock,
+  ConfirmationSettings,
+  IdSource,
+  MailSender,
+  OneTimeCodes,
+  SmsSender,
+  Store,
+} from '../app/ports.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
@@ -26,6 +38,8 @@ export interface Runtime {
   readonly calendars: ReadonlyMap<string, BusinessCalendar>;
   readonly confirmations: ConfirmationSettings;
   readonly mailer: MailSender;
+  readonly sms: SmsSender;
+  readonly codes: OneTimeCodes;
   close(): Promise<void>;
 }
 
@@ -55,6 +69,7 @@ export async function openRuntime(
   const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
   const store = createStore(database.db, sha256Hex);
   const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
+  const linkKey = loadOrCreateLinkKey(config.linkKeyFile);
   return ok({
     config,
     database,
@@ -68,8 +83,12 @@ export async function openRuntime(
       publicBaseUrl: config.publicUrl,
       linkLifetimeDays: config.notMeLinkDays,
       support: config.support,
-      linkSigner: createLinkSigner(loadOrCreateLinkKey(config.linkKeyFile)),
+      linkSigner: createLinkSigner(linkKey),
     },
+    codes: createOneTimeCodes(linkKey),
+    sms: config.smsGateway
+      ? createHttpSmsSender(config.smsGateway)
+      : createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     // Without SMTP_URL, mail stays in the built-in catcher (GET /api/v1/mail).
     mailer: smtp ?? createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
     close: async () => {

@@ -20,6 +20,14 @@ export const ERROR_CATALOGUE = {
   'CUSTOMER.VERSION_CONFLICT': { status: 409, exitCode: 75, title: 'The customer record changed meanwhile' },
   /** A security case froze the customer's record; only its revert may change it until a team lead resolves the case. */
   'CUSTOMER.FROZEN': { status: 423, exitCode: 75, title: 'Customer record frozen' },
+  /** Too many failed identity checks: the customer's changes are locked until the time given; use another method. */
+  'CUSTOMER.VERIFICATION_LOCKED': { status: 423, exitCode: 75, title: 'Verification locked' },
+  /** The one-time code is wrong; `attemptsLeft` says how many tries remain. */
+  'OTP.WRONG_CODE': { status: 422, exitCode: 65, title: 'Wrong code' },
+  /** The one-time code expired, was used, or ran out of tries: ask for a new one. */
+  'OTP.NOT_USABLE': { status: 409, exitCode: 65, title: 'Code no longer usable' },
+  /** There is no contact point of that kind on file to send a code to. */
+  'OTP.NO_CONTACT_ON_FILE': { status: 422, exitCode: 65, title: 'No contact point on file' },
   /** No change request has this id. */
   'CHANGE_REQUEST.NOT_FOUND': { status: 404, exitCode: 66, title: 'Change request not found' },
   /** The command is not allowed in the change request's current state. */

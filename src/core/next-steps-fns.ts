@@ -37,6 +37,15 @@ export function nextStepsFor(request: ChangeRequest, policy: Policy): string[] {
       return [`Waiting for every connected system to acknowledge: ${request.connectedSystems.join(', ')}.`];
     case 'consistent':
       return ['Sending the confirmation to the customer.'];
+    case 'declined': {
+      const other = describeNextSteps(policy, request.tier, false)[0]!.replace(
+        /^Verify identity \([a-z]+ risk\) with one of: /,
+        '',
+      );
+      return [
+        `Identity could not be verified. Other ways to verify, after the cool-down: ${other.replace(/\.$/, '')}; or in person with government-issued ID.`,
+      ];
+    }
     default:
       return [];
   }

@@ -88,6 +88,16 @@ export const PolicySchema = z.strictObject({
    * A withdrawn consent must reach these (marketing) systems within this many business days: ACMA's spam
    * rules allow 5, CAN-SPAM 10. Deliveries past the deadline are flagged as breaches.
    */
+  /** Identity checks (procedure step 2): one-time codes, and the lockout after repeated failures (step 2.3). */
+  verification: z
+    .strictObject({
+      otpLifetimeMinutes: z.number().int().min(1).max(60).default(10),
+      otpMaxAttempts: z.number().int().min(1).max(10).default(5),
+      failureLimit: z.number().int().min(1).max(50).default(5),
+      failureWindowMinutes: z.number().int().min(1).max(1440).default(15),
+      lockoutMinutes: z.number().int().min(1).max(10080).default(60),
+    })
+    .prefault({}),
   /** Thresholds of the anomaly rules (procedure step 8.2); a flag at or above `holdSeverity` holds pending changes. */
   anomalyRules: z
     .strictObject({

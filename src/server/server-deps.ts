@@ -1,6 +1,9 @@
-import type { Store, UseCaseContext } from '../app/ports.ts';
+import type { MailSender, SmsSender, Store, UseCaseContext } from '../app/ports.ts';
 
 export interface ServerDeps extends UseCaseContext {
   readonly store: Store;
+  /** For one-time codes sent straight away (confirmations go through the outbox). */
+  readonly mailer: MailSender;
+  readonly sms: SmsSender;
   readonly isDatabaseReachable: () => Promise<boolean>;
 }

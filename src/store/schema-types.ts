@@ -127,6 +127,25 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface OtpChallengeTable {
+  id: string;
+  change_request_id: string;
+  customer_id: string;
+  channel: string;
+  destination_masked: string;
+  code_hash: string;
+  expires_at: Timestamp;
+  attempts: number;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface VerificationLockTable {
+  customer_id: string;
+  locked_until: Timestamp;
+  failures: number;
+}
+
 export interface SourceTouchTable {
   source: string;
   customer_id: string;
@@ -208,6 +227,8 @@ export interface Database {
   anomaly_flag: AnomalyFlagTable;
   quality_review: QualityReviewTable;
   source_touch: SourceTouchTable;
+  otp_challenge: OtpChallengeTable;
+  verification_lock: VerificationLockTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;
   mail_message: MailMessageTable;

@@ -11,6 +11,7 @@ import * as outbox from './outbox-repo.ts';
 import * as reports from './report-repo.ts';
 import type { Database } from './schema-types.ts';
 import * as staff from './staff-repo.ts';
+import * as verification from './verification-repo.ts';
 
 /**
  * The `Store` port over Kysely. Inside `transaction` the same methods run on the transaction, so use cases
@@ -68,6 +69,12 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     recordQualityReview: (review) => reports.recordQualityReview(db, review),
     qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
     appliedChangeRequestIds: (from, to) => audit.appliedChangeRequestIds(db, from, to),
+    insertOtpChallenge: (challenge) => verification.insertOtpChallenge(db, challenge),
+    lockOtpChallenge: (id) => verification.lockOtpChallenge(db, id),
+    updateOtpChallenge: (id, changes) => verification.updateOtpChallenge(db, id, changes),
+    verificationLockUntil: (customerId, now) => verification.verificationLockUntil(db, customerId, now),
+    lockVerification: (customerId, until, failures) =>
+      verification.lockVerification(db, customerId, until, failures),
     customerActivity: (customerId, since) => anomalies.customerActivity(db, customerId, since),
     touchSources: (sources, customerId, at) => anomalies.touchSources(db, sources, customerId, at),
     countCustomersTouched: (sources, since, cap) => anomalies.countCustomersTouched(db, sources, since, cap),

@@ -32,6 +32,9 @@ export async function openApiDocument(): Promise<unknown> {
   const server = await buildServer({
     store: {} as Store,
     calendars: new Map(),
+    codes: { newCode: () => '', hash: () => '', matches: () => false },
+    mailer: { send: async () => ({ ok: true, messageId: '' }) },
+    sms: { send: async () => ({ ok: true, messageId: '' }) },
     confirmations: {
       publicBaseUrl: 'http://localhost',
       linkLifetimeDays: 30,

@@ -5,7 +5,9 @@ import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts
 import { calendarsFor } from '../../src/adapters/calendars.ts';
 import { createLinkSigner } from '../../src/adapters/link-signer.ts';
 import { createMailCatcher } from '../../src/adapters/mail/mail-catcher.ts';
+import { createOneTimeCodes } from '../../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
+import { createCatcherSmsSender } from '../../src/adapters/sms/catcher-sms-sender.ts';
 import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
 import type { Clock, MailSender, Store } from '../../src/app/ports.ts';
@@ -49,7 +51,7 @@ export interface TestApp {
   readonly store: Store;
   readonly policy: Policy;
   readonly clock: ReturnType<typeof manualClock>;
-  readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock>; mailer: MailSender };
+  readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock> };
   readonly server: FastifyInstance;
   readonly signer: ReturnType<typeof testSigner>;
   addCustomer(input?: Partial<NewCustomerInput>): Promise<Customer>;
@@ -94,6 +96,8 @@ export async function createTestApp(
     isDatabaseReachable: () => isDatabaseReachable(database.db),
     // The built-in catcher unless a test brings a real SMTP server.
     mailer: options.mailer ?? createMailCatcher({ store, ids: uuidV7Ids, clock }),
+    sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock }),
+    codes: createOneTimeCodes(randomBytes(32)),
   };
   const server = await buildServer(deps);
   const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../../adapters/audit-signer.ts';
 import { assignChangeRequest } from '../../app/assign-change-request.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
+import { checkOneTimeCode, sendOneTimeCode } from '../../app/one-time-code.ts';
 import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
@@ -231,6 +232,82 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     (id, request) =>
       verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
   );
+  api.post(
+    '/api/v1/change-requests/:id/otp',
+    {
+      preHandler: staff,
+      schema: {
+        tags: ['change requests'],
+        summary: 'Send a one-time code to the email or phone on file (never to a value being requested)',
+        params: IdParamsSchema,
+        body: z.strictObject({ channel: z.enum(['email', 'sms']) }),
+        response: {
+          202: z.object({
+            challengeId: z.string(),
+            channel: z.enum(['email', 'sms']),
+            sentTo: z.string(),
+            expiresAt: z.string(),
+          }),
+          ...problems,
+          423: ProblemSchema,
+          503: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await sendOneTimeCode(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        request.body.channel,
+      );
+      return result.ok ? reply.code(202).send(result.value) : sendProblem(reply, request, result.error);
+    },
+  );
+
+  api.post(
+    '/api/v1/change-requests/:id/otp/check',
+    {
+      preHandler: staff,
+      schema: {
+        tags: ['change requests'],
+        summary:
+          'Check the code the customer read out; a right one verifies, a wrong one counts toward the lockout',
+        params: IdParamsSchema,
+        body: z.strictObject({
+          challengeId: z.uuid(),
+          code: z.string().regex(/^\s*\d{6}\s*$/, 'The code has 6 digits.'),
+        }),
+        response: { 200: ChangeRequestViewSchema, ...problems, 423: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const result = await checkOneTimeCode(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        request.body.challengeId,
+        request.body.code,
+      );
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      const view = changeRequestView(result.value.request, deps.policy);
+      if (result.value.isCorrect) return reply.send(view);
+      if (view.state === 'declined')
+        return sendProblem(reply, request, {
+          code: 'CUSTOMER.VERIFICATION_LOCKED',
+          message:
+            'Too many failed identity checks: the request is declined and changes are locked for a while.',
+          alternatives: view.nextSteps,
+          changeRequestId: view.id,
+        });
+      return sendProblem(reply, request, {
+        code: 'OTP.WRONG_CODE',
+        message: `That code is not right; ${result.value.attemptsLeft} tries left.`,
+        attemptsLeft: result.value.attemptsLeft,
+      });
+    },
+  );
+
   decided(
     'confirm',
     'Record that the requester confirmed the read-back values (procedure step 3.3)',

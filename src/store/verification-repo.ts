@@ -1,0 +1,85 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { OtpChallenge } from '../app/ports.ts';
+import { iso, isoOrNull } from './row-fns.ts';
+import type { Database, OtpChallengeTable } from './schema-types.ts';
+
+type Executor = Kysely<Database>;
+
+const fromRow = (row: Selectable<OtpChallengeTable>): OtpChallenge => ({
+  id: row.id,
+  changeRequestId: row.change_request_id,
+  customerId: row.customer_id,
+  channel: row.channel as OtpChallenge['channel'],
+  destinationMasked: row.destination_masked,
+  codeHash: row.code_hash,
+  expiresAt: iso(row.expires_at),
+  attempts: row.attempts,
+  usedAt: isoOrNull(row.used_at),
+  createdAt: iso(row.created_at),
+});
+
+export async function insertOtpChallenge(db: Executor, challenge: OtpChallenge): Promise<void> {
+  await db
+    .insertInto('otp_challenge')
+    .values({
+      id: challenge.id,
+      change_request_id: challenge.changeRequestId,
+      customer_id: challenge.customerId,
+      channel: challenge.channel,
+      destination_masked: challenge.destinationMasked,
+      code_hash: challenge.codeHash,
+      expires_at: challenge.expiresAt,
+      attempts: challenge.attempts,
+      created_at: challenge.createdAt,
+    })
+    .execute();
+}
+
+export async function lockOtpChallenge(db: Executor, id: string): Promise<OtpChallenge | null> {
+  const row = await db
+    .selectFrom('otp_challenge')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return row ? fromRow(row) : null;
+}
+
+export async function updateOtpChallenge(
+  db: Executor,
+  id: string,
+  changes: { attempts: number; usedAt: string | null },
+): Promise<void> {
+  await db
+    .updateTable('otp_challenge')
+    .set({ attempts: changes.attempts, used_at: changes.usedAt })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function verificationLockUntil(
+  db: Executor,
+  customerId: string,
+  now: string,
+): Promise<string | null> {
+  const row = await db
+    .selectFrom('verification_lock')
+    .select('locked_until')
+    .where('customer_id', '=', customerId)
+    .where('locked_until', '>', new Date(now))
+    .executeTakeFirst();
+  return row ? iso(row.locked_until) : null;
+}
+
+export async function lockVerification(
+  db: Executor,
+  customerId: string,
+  until: string,
+  failures: number,
+): Promise<void> {
+  await db
+    .insertInto('verification_lock')
+    .values({ customer_id: customerId, locked_until: until, failures })
+    .onConflict((conflict) => conflict.column('customer_id').doUpdateSet({ locked_until: until, failures }))
+    .execute();
+}

@@ -1,0 +1,214 @@
+import { sql } from 'kysely';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSmtpMailer } from '../src/adapters/mail/smtp-mailer.ts';
+import type { Customer } from '../src/core/customer-types.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+const inbox: ParsedMail[] = [];
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
+  onData(stream, _session, callback) {
+    simpleParser(stream).then((mail) => {
+      inbox.push(mail);
+      callback();
+    }, callback);
+  },
+});
+let app: TestApp;
+let mailer: ReturnType<typeof createSmtpMailer>;
+let representative: { id: string; apiKey: string };
+let manager: { id: string; apiKey: string };
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+  mailer = createSmtpMailer(
+    `smtp://127.0.0.1:${(smtp.server.address() as { port: number }).port}`,
+    'Amend <no-reply@amend.test>',
+  );
+  app = await createTestApp({ mailer });
+  representative = await app.addStaff('representative');
+  manager = await app.addStaff('manager');
+});
+afterAll(async () => {
+  mailer.close();
+  await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  await app.close();
+});
+
+const call = (path: string, body: unknown) => app.call(representative.apiKey, 'POST', path, body);
+const codeIn = (text: string | undefined) => /\b(\d{6})\b/.exec(text ?? '')![1]!;
+const lastMailTo = (address: string) =>
+  inbox.filter((m) => !Array.isArray(m.to) && m.to?.value.some((to) => to.address === address)).at(-1);
+
+async function emailChange(customer: Customer) {
+  return (
+    await call('/api/v1/change-requests', {
+      customerId: customer.id,
+      changes: [{ field: 'email', value: 'new.place@example.org' }],
+    })
+  ).json();
+}
+
+describe('one-time codes to a contact point on file', () => {
+  it('sends the code to the address on file, never the one requested; a right code verifies, a wrong one says how many tries remain', async () => {
+    const customer = await app.addCustomer({ email: 'on.file@example.com' });
+    const request = await emailChange(customer);
+    const sent = await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'email' });
+    expect(sent.statusCode).toBe(202);
+    expect(sent.json()).toMatchObject({ channel: 'email', sentTo: 'o***@example.com' });
+    expect(lastMailTo('new.place@example.org')).toBeUndefined();
+    const code = codeIn(lastMailTo('on.file@example.com')?.text);
+    const { challengeId } = sent.json();
+
+    const stored = await sql<{
+      code_hash: string;
+    }>`SELECT code_hash FROM otp_challenge WHERE id = ${challengeId}`.execute(app.database.db);
+    expect(stored.rows[0]?.code_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(stored.rows[0]?.code_hash).not.toContain(code);
+
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    const wrong = await call(`/api/v1/change-requests/${request.id}/otp/check`, {
+      challengeId,
+      code: wrongCode,
+    });
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json()).toMatchObject({ code: 'OTP.WRONG_CODE', attemptsLeft: 4 });
+    const right = await call(`/api/v1/change-requests/${request.id}/otp/check`, { challengeId, code });
+    expect(right.statusCode).toBe(200);
+    expect(
+      right
+        .json()
+        .verifications.map(
+          (v: { method: string; outcome: string; recordedBy: { kind: string } }) =>
+            `${v.method}:${v.outcome}:${v.recordedBy.kind}`,
+        ),
+    ).toEqual(['otp_on_file:failed:system', 'otp_on_file:passed:system']);
+    expect(right.json().state).toBe('awaiting_verification'); // sensitive: a knowledge check is still needed
+    const knowledge = await call(`/api/v1/change-requests/${request.id}/verify`, {
+      method: 'knowledge_check',
+      outcome: 'passed',
+      evidence: { question: 'first-pet' },
+    });
+    expect(knowledge.json().state).toBe('awaiting_confirmation');
+    expect(
+      (await call(`/api/v1/change-requests/${request.id}/otp/check`, { challengeId, code })).json().code,
+    ).toBe('OTP.NOT_USABLE');
+    const audit = (
+      await app.call(
+        manager.apiKey,
+        'GET',
+        `/api/v1/audit?changeRequestId=${request.id}&action=change_request.verification_recorded`,
+      )
+    ).json();
+    expect(JSON.stringify(audit)).not.toContain('on.file@example.com');
+  });
+
+  it('sends by SMS (into the mail catcher in development), and refuses an expired code', async () => {
+    const customer = await app.addCustomer({ phone: '+61412777888' });
+    const request = (
+      await call('/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [
+          {
+            field: 'postalAddress',
+            value: {
+              lines: ['2 Elm St'],
+              locality: 'Fitzroy',
+              region: 'VIC',
+              postcode: '3065',
+              country: 'AU',
+            },
+          },
+        ],
+      })
+    ).json();
+    const sent = (await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'sms' })).json();
+    expect(sent.sentTo).toBe('*********888');
+    const sms = (await app.call(manager.apiKey, 'GET', '/api/v1/mail?to=%2B61412777888')).json().items[0];
+    expect(sms.subject).toBe('SMS');
+    app.clock.advance(11 * 60_000);
+    const late = await call(`/api/v1/change-requests/${request.id}/otp/check`, {
+      challengeId: sent.challengeId,
+      code: codeIn(sms.text),
+    });
+    expect(late.json().code).toBe('OTP.NOT_USABLE');
+    const again = (await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'sms' })).json();
+    const fresh = (await app.call(manager.apiKey, 'GET', '/api/v1/mail?to=%2B61412777888')).json().items[0];
+    const verified = (
+      await call(`/api/v1/change-requests/${request.id}/otp/check`, {
+        challengeId: again.challengeId,
+        code: codeIn(fresh.text),
+      })
+    ).json();
+    expect(verified.state).toBe('awaiting_confirmation'); // standard tier: a code on file is enough
+  });
+
+  it('refuses a channel with nothing on file', async () => {
+    const customer = await app.addCustomer({ phone: null as never });
+    const request = (
+      await call('/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'preferredName', value: 'Pia' }],
+      })
+    ).json();
+    expect((await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'sms' })).json().code).toBe(
+      'OTP.NO_CONTACT_ON_FILE',
+    );
+  });
+});
+
+describe('lockout after repeated failures', () => {
+  it('declines on the fifth failure within 15 minutes, lists the alternatives, and locks changes for the cool-down', async () => {
+    const customer = await app.addCustomer({ email: 'locked.out@example.com' });
+    const request = await emailChange(customer);
+    const { challengeId } = (
+      await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'email' })
+    ).json();
+    const code = codeIn(lastMailTo('locked.out@example.com')?.text);
+    const wrongCode = code === '000000' ? '111111' : '000000';
+    for (let attempt = 1; attempt <= 4; attempt += 1)
+      expect(
+        (
+          await call(`/api/v1/change-requests/${request.id}/otp/check`, { challengeId, code: wrongCode })
+        ).json().attemptsLeft,
+      ).toBe(5 - attempt);
+    const fifth = await call(`/api/v1/change-requests/${request.id}/otp/check`, {
+      challengeId,
+      code: wrongCode,
+    });
+    expect(fifth.statusCode).toBe(423);
+    expect(fifth.json().code).toBe('CUSTOMER.VERIFICATION_LOCKED');
+    expect(fifth.json().alternatives[0]).toMatch(
+      /Other ways to verify.*government-issued identity document.*in person/,
+    );
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('declined');
+
+    const blocked = await call('/api/v1/change-requests', {
+      customerId: customer.id,
+      changes: [{ field: 'preferredName', value: 'Lou' }],
+    });
+    expect(blocked.statusCode).toBe(423);
+    expect(blocked.json().lockedUntil).toBeDefined();
+    app.clock.advance(61 * 60_000);
+    expect(
+      (
+        await call('/api/v1/change-requests', {
+          customerId: customer.id,
+          changes: [{ field: 'preferredName', value: 'Lou' }],
+        })
+      ).statusCode,
+    ).toBe(201);
+    const audit = (
+      await app.call(
+        manager.apiKey,
+        'GET',
+        `/api/v1/audit?customerId=${customer.id}&action=customer.verification_locked`,
+      )
+    ).json();
+    expect(audit.items[0].details).toMatchObject({ failures: 5 });
+  });
+});
