@@ -161,6 +161,45 @@ describe('one-time codes to a contact point on file', () => {
   });
 });
 
+describe('account facts checked against the record', () => {
+  it('passes a matching answer, fails another, and refuses a fact the record lacks', async () => {
+    const customer = await app.addCustomer({ dateOfBirth: '1980-02-29' });
+    const request = (
+      await call('/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'phone', value: '0499 321 654' }],
+      })
+    ).json();
+    const wrong = (
+      await call(`/api/v1/change-requests/${request.id}/account-fact`, {
+        fact: 'dateOfBirth',
+        answer: '1980-03-01',
+      })
+    ).json();
+    expect(wrong).toMatchObject({ isCorrect: false, state: 'awaiting_verification' });
+    const postcode = (
+      await call(`/api/v1/change-requests/${request.id}/account-fact`, { fact: 'postcode', answer: ' 3053 ' })
+    ).json();
+    expect(postcode.isCorrect).toBe(true);
+    const noCard = await call(`/api/v1/change-requests/${request.id}/account-fact`, {
+      fact: 'paymentLast4',
+      answer: '4242',
+    });
+    expect(noCard.json().code).toBe('VERIFICATION.EVIDENCE_MISSING');
+    const birthday = (
+      await call(`/api/v1/change-requests/${request.id}/account-fact`, {
+        fact: 'dateOfBirth',
+        answer: '1980-02-29',
+      })
+    ).json();
+    expect(
+      birthday.verifications
+        .filter((v: { method: string; outcome: string }) => v.method === 'account_fact')
+        .map((v: { outcome: string }) => v.outcome),
+    ).toEqual(['failed', 'passed', 'passed']);
+  });
+});
+
 describe('lockout after repeated failures', () => {
   it('declines on the fifth failure within 15 minutes, lists the alternatives, and locks changes for the cool-down', async () => {
     const customer = await app.addCustomer({ email: 'locked.out@example.com' });

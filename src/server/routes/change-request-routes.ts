@@ -3,11 +3,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { sha256Hex } from '../../adapters/audit-signer.ts';
 import { assignChangeRequest } from '../../app/assign-change-request.ts';
+import { checkAccountFactAnswer } from '../../app/check-account-fact.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
 import { checkOneTimeCode, sendOneTimeCode } from '../../app/one-time-code.ts';
 import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
+import { ACCOUNT_FACTS } from '../../core/account-fact-fns.ts';
 import { type ChangeRequestCommand, conflictingFields } from '../../core/change-request-fns.ts';
 import type { Actor, ChangeRequest, Channel } from '../../core/change-request-types.ts';
 import type { Result } from '../../core/result.ts';
@@ -232,6 +234,36 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     (id, request) =>
       verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
   );
+  api.post(
+    '/api/v1/change-requests/:id/account-fact',
+    {
+      preHandler: staff,
+      schema: {
+        tags: ['change requests'],
+        summary:
+          'Check a detail of the account the customer gave (date of birth, postcode on file, last 4 of the card) against the record',
+        params: IdParamsSchema,
+        body: z.strictObject({ fact: z.enum(ACCOUNT_FACTS), answer: z.string().trim().min(1).max(40) }),
+        response: {
+          200: ChangeRequestViewSchema.extend({ isCorrect: z.boolean() }),
+          ...problems,
+          423: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await checkAccountFactAnswer(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        request.body.fact,
+        request.body.answer,
+      );
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      return { ...changeRequestView(result.value.request, deps.policy), isCorrect: result.value.isCorrect };
+    },
+  );
+
   api.post(
     '/api/v1/change-requests/:id/otp',
     {
