@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { argon2AnswerHasher } from '../src/adapters/answer-hasher.ts';
 import { apiKeyIssuer } from '../src/adapters/api-keys.ts';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../src/adapters/calendars.ts';
@@ -130,6 +131,7 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
       linkSigner: createLinkSigner(randomBytes(32)),
     },
     codes: createOneTimeCodes(randomBytes(32)),
+    answers: argon2AnswerHasher,
     mailer: createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     isDatabaseReachable: () => isDatabaseReachable(database.db),

@@ -200,6 +200,75 @@ describe('account facts checked against the record', () => {
   });
 });
 
+describe('security questions', () => {
+  it('keeps answers only as argon2id hashes and checks them, forgiving case and punctuation', async () => {
+    const lead = await app.addStaff('team_lead');
+    const customer = await app.addCustomer();
+    const questions = [
+      { question: 'Name of your first school?', answer: "St. Mary's Primary" },
+      { question: 'Your first pet?', answer: 'Biscuit' },
+    ];
+    expect(
+      (await call(`/api/v1/customers/${customer.id}/security-questions`, { questions })).statusCode,
+    ).toBe(404); // POST: no such route
+    expect(
+      (
+        await app.call(representative.apiKey, 'PUT', `/api/v1/customers/${customer.id}/security-questions`, {
+          questions,
+        })
+      ).json().code,
+    ).toBe('AUTH.FORBIDDEN');
+    const set = await app.call(lead.apiKey, 'PUT', `/api/v1/customers/${customer.id}/security-questions`, {
+      questions,
+    });
+    expect(set.json()).toEqual({ questions: ['Name of your first school?', 'Your first pet?'] });
+    const stored = await sql<{
+      answer_hash: string;
+    }>`SELECT answer_hash FROM security_question WHERE customer_id = ${customer.id}`.execute(app.database.db);
+    for (const row of stored.rows) {
+      expect(row.answer_hash).toMatch(/^\$argon2id\$/);
+      expect(row.answer_hash.toLowerCase()).not.toContain('biscuit');
+    }
+    expect(
+      (
+        await app.call(representative.apiKey, 'GET', `/api/v1/customers/${customer.id}/security-questions`)
+      ).json().questions,
+    ).toHaveLength(2);
+
+    const request = (
+      await call('/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'preferredName', value: 'Mo' }],
+      })
+    ).json();
+    const wrong = (
+      await call(`/api/v1/change-requests/${request.id}/knowledge-check`, {
+        question: 'Your first pet?',
+        answer: 'Rex',
+      })
+    ).json();
+    expect(wrong).toMatchObject({ isCorrect: false, state: 'awaiting_verification' });
+    const right = (
+      await call(`/api/v1/change-requests/${request.id}/knowledge-check`, {
+        question: 'Name of your first school?',
+        answer: '  st marys   primary ',
+      })
+    ).json();
+    expect(right).toMatchObject({ isCorrect: true, state: 'awaiting_confirmation' });
+    expect(
+      right.verifications.map(
+        (v: { method: string; outcome: string; recordedBy: { kind: string } }) =>
+          `${v.method}:${v.outcome}:${v.recordedBy.kind}`,
+      ),
+    ).toEqual(['knowledge_check:failed:system', 'knowledge_check:passed:system']);
+    const unknown = await call(`/api/v1/change-requests/${request.id}/knowledge-check`, {
+      question: 'Mother’s maiden name?',
+      answer: 'x',
+    });
+    expect(unknown.json().code).toBe('VERIFICATION.EVIDENCE_MISSING');
+  });
+});
+
 describe('lockout after repeated failures', () => {
   it('declines on the fifth failure within 15 minutes, lists the alternatives, and locks changes for the cool-down', async () => {
     const customer = await app.addCustomer({ email: 'locked.out@example.com' });

@@ -1,16 +1,13 @@
 import { type AccountFact, checkAccountFact } from '../core/account-fact-fns.ts';
-import { decide } from '../core/change-request-fns.ts';
-import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
-import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
-import { enforceVerificationLimit } from './enforce-verification-limit.ts';
-import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
+import type { Store, UseCaseContext } from './ports.ts';
+import { recordSystemVerification } from './record-system-verification.ts';
 import { inTransaction } from './transaction-fns.ts';
 
 /**
  * A representative asks for a detail of the account from the script and types the answer; Amend compares it
- * with the record and records the outcome itself, so the check cannot be waved through. A wrong answer counts
- * toward the lockout.
+ * with the record and records the outcome itself, so the check cannot be waved through.
  */
 export function checkAccountFactAnswer(
   deps: UseCaseContext & { readonly store: Pick<Store, 'transaction'> },
@@ -39,28 +36,13 @@ export function checkAccountFactAnswer(
         `The record holds no ${fact} to compare with; ask another question.`,
         { fact },
       );
-    const recorded = decide(
+    const saved = await recordSystemVerification(
+      tx,
       request,
-      {
-        type: 'record_verification',
-        verification: {
-          id: deps.ids.newId(),
-          method: 'account_fact',
-          outcome: isCorrect ? 'passed' : 'failed',
-          evidence: { fact, comparedBy: 'amend', askedBy: actor.id },
-          recordedBy: SYSTEM_ACTOR,
-          recordedAt: now,
-        },
-      },
-      decisionContext(deps),
+      { method: 'account_fact', isPassed: isCorrect, evidence: { fact, comparedBy: 'amend' } },
+      actor,
+      deps,
     );
-    if (!recorded.ok) return recorded;
-    const outcome = await applyWhenReady(tx, recorded.value, deps, actor);
-    if (!outcome.ok) return outcome;
-    const saved = await saveOutcome(tx, outcome.value, request.version, deps);
-    if (!saved.ok) return saved;
-    if (isCorrect) return ok({ isCorrect, request: saved.value });
-    const enforced = await enforceVerificationLimit(tx, saved.value, deps);
-    return enforced.ok ? ok({ isCorrect, request: enforced.value }) : enforced;
+    return saved.ok ? ok({ isCorrect, request: saved.value }) : saved;
   });
 }

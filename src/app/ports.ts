@@ -231,6 +231,13 @@ export interface Store {
   qualitySample(from: string, to: string, size: number): Promise<string[]>;
   /** Ids of change requests whose `applied` audit entry falls in [from, to). */
   appliedChangeRequestIds(from: string, to: string): Promise<string[]>;
+  /** Replaces a customer's security questions (answers already hashed). */
+  setSecurityQuestions(
+    customerId: string,
+    questions: readonly { question: string; answerHash: string }[],
+    at: string,
+  ): Promise<void>;
+  securityQuestions(customerId: string): Promise<{ question: string; answerHash: string; setAt: string }[]>;
   insertOtpChallenge(challenge: OtpChallenge): Promise<void>;
   lockOtpChallenge(id: string): Promise<OtpChallenge | null>;
   updateOtpChallenge(id: string, changes: { attempts: number; usedAt: string | null }): Promise<void>;
@@ -353,6 +360,12 @@ export interface OneTimeCodes {
   newCode(): string;
   hash(challengeId: string, code: string): string;
   matches(challengeId: string, code: string, hash: string): boolean;
+}
+
+/** Hashes security answers (argon2id); a stolen database yields no answers. */
+export interface AnswerHasher {
+  hash(normalisedAnswer: string): Promise<string>;
+  verify(stored: string, normalisedAnswer: string): Promise<boolean>;
 }
 
 export interface SmsMessage {

@@ -1,3 +1,4 @@
+import { argon2AnswerHasher } from '../adapters/answer-hasher.ts';
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
 import { calendarsFor } from '../adapters/calendars.ts';
 import { createLinkSigner, loadOrCreateLinkKey } from '../adapters/link-signer.ts';
@@ -9,6 +10,7 @@ import { createCatcherSmsSender } from '../adapters/sms/catcher-sms-sender.ts';
 import { createHttpSmsSender } from '../adapters/sms/http-sms-sender.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
 import type {
+  AnswerHasher,
   AuditSigner,
   Clock,
   ConfirmationSettings,
@@ -40,6 +42,7 @@ export interface Runtime {
   readonly mailer: MailSender;
   readonly sms: SmsSender;
   readonly codes: OneTimeCodes;
+  readonly answers: AnswerHasher;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,7 @@ export async function openRuntime(
       linkSigner: createLinkSigner(linkKey),
     },
     codes: createOneTimeCodes(linkKey),
+    answers: argon2AnswerHasher,
     sms: config.smsGateway
       ? createHttpSmsSender(config.smsGateway)
       : createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),

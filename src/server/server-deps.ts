@@ -1,9 +1,10 @@
-import type { MailSender, SmsSender, Store, UseCaseContext } from '../app/ports.ts';
+import type { AnswerHasher, MailSender, SmsSender, Store, UseCaseContext } from '../app/ports.ts';
 
 export interface ServerDeps extends UseCaseContext {
   readonly store: Store;
   /** For one-time codes sent straight away (confirmations go through the outbox). */
   readonly mailer: MailSender;
   readonly sms: SmsSender;
+  readonly answers: AnswerHasher;
   readonly isDatabaseReachable: () => Promise<boolean>;
 }

@@ -127,6 +127,13 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface SecurityQuestionTable {
+  customer_id: string;
+  question: string;
+  answer_hash: string;
+  set_at: Timestamp;
+}
+
 export interface OtpChallengeTable {
   id: string;
   change_request_id: string;
@@ -228,6 +235,7 @@ export interface Database {
   quality_review: QualityReviewTable;
   source_touch: SourceTouchTable;
   otp_challenge: OtpChallengeTable;
+  security_question: SecurityQuestionTable;
   verification_lock: VerificationLockTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;

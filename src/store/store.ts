@@ -69,6 +69,9 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     recordQualityReview: (review) => reports.recordQualityReview(db, review),
     qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
     appliedChangeRequestIds: (from, to) => audit.appliedChangeRequestIds(db, from, to),
+    setSecurityQuestions: (customerId, questions, at) =>
+      verification.setSecurityQuestions(db, customerId, questions, at),
+    securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
     insertOtpChallenge: (challenge) => verification.insertOtpChallenge(db, challenge),
     lockOtpChallenge: (id) => verification.lockOtpChallenge(db, id),
     updateOtpChallenge: (id, changes) => verification.updateOtpChallenge(db, id, changes),

@@ -83,3 +83,37 @@ export async function lockVerification(
     .onConflict((conflict) => conflict.column('customer_id').doUpdateSet({ locked_until: until, failures }))
     .execute();
 }
+
+export async function setSecurityQuestions(
+  db: Executor,
+  customerId: string,
+  questions: readonly { question: string; answerHash: string }[],
+  at: string,
+): Promise<void> {
+  await db.deleteFrom('security_question').where('customer_id', '=', customerId).execute();
+  if (questions.length === 0) return;
+  await db
+    .insertInto('security_question')
+    .values(
+      questions.map((q) => ({
+        customer_id: customerId,
+        question: q.question,
+        answer_hash: q.answerHash,
+        set_at: at,
+      })),
+    )
+    .execute();
+}
+
+export async function securityQuestions(
+  db: Executor,
+  customerId: string,
+): Promise<{ question: string; answerHash: string; setAt: string }[]> {
+  const rows = await db
+    .selectFrom('security_question')
+    .selectAll()
+    .where('customer_id', '=', customerId)
+    .orderBy('question')
+    .execute();
+  return rows.map((row) => ({ question: row.question, answerHash: row.answer_hash, setAt: iso(row.set_at) }));
+}

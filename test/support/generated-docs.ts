@@ -33,6 +33,7 @@ export async function openApiDocument(): Promise<unknown> {
     store: {} as Store,
     calendars: new Map(),
     codes: { newCode: () => '', hash: () => '', matches: () => false },
+    answers: { hash: async () => '', verify: async () => false },
     mailer: { send: async () => ({ ok: true, messageId: '' }) },
     sms: { send: async () => ({ ok: true, messageId: '' }) },
     confirmations: {

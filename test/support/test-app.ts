@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { argon2AnswerHasher } from '../../src/adapters/answer-hasher.ts';
 import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../../src/adapters/calendars.ts';
@@ -63,7 +64,7 @@ export interface TestApp {
   /** An HTTP call to the real server (inject), authenticated with an API key. */
   call(
     apiKey: string,
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'PUT',
     url: string,
     payload?: unknown,
     headers?: Record<string, string>,
@@ -98,6 +99,7 @@ export async function createTestApp(
     mailer: options.mailer ?? createMailCatcher({ store, ids: uuidV7Ids, clock }),
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock }),
     codes: createOneTimeCodes(randomBytes(32)),
+    answers: argon2AnswerHasher,
   };
   const server = await buildServer(deps);
   const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };

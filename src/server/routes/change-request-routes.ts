@@ -7,6 +7,7 @@ import { checkAccountFactAnswer } from '../../app/check-account-fact.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
 import { checkOneTimeCode, sendOneTimeCode } from '../../app/one-time-code.ts';
 import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
+import { checkKnowledgeAnswer } from '../../app/security-questions.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
 import { ACCOUNT_FACTS } from '../../core/account-fact-fns.ts';
@@ -234,6 +235,39 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     (id, request) =>
       verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
   );
+  api.post(
+    '/api/v1/change-requests/:id/knowledge-check',
+    {
+      preHandler: staff,
+      schema: {
+        tags: ['change requests'],
+        summary:
+          "Check the customer's answer to one of their security questions (compared by Amend with the argon2id hash)",
+        params: IdParamsSchema,
+        body: z.strictObject({
+          question: z.string().trim().min(1).max(200),
+          answer: z.string().min(1).max(200),
+        }),
+        response: {
+          200: ChangeRequestViewSchema.extend({ isCorrect: z.boolean() }),
+          ...problems,
+          423: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await checkKnowledgeAnswer(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        request.body.question,
+        request.body.answer,
+      );
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      return { ...changeRequestView(result.value.request, deps.policy), isCorrect: result.value.isCorrect };
+    },
+  );
+
   api.post(
     '/api/v1/change-requests/:id/account-fact',
     {

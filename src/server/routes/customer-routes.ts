@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { setSecurityQuestions } from '../../app/security-questions.ts';
 import {
   AuditEntryViewSchema,
   ChangeRequestViewSchema,
@@ -97,5 +98,55 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: ServerDeps): 
         nextCursor: audit.nextCursor,
       };
     },
+  );
+
+  api.put(
+    '/api/v1/customers/:id/security-questions',
+    {
+      preHandler: requireRole('team_lead', 'manager'),
+      schema: {
+        tags: ['customers'],
+        summary:
+          "Set the customer's security questions (answers normalised and hashed with argon2id, never stored or shown)",
+        params: IdParamsSchema,
+        body: z.strictObject({
+          questions: z
+            .array(
+              z.strictObject({
+                question: z.string().trim().min(5).max(200),
+                answer: z.string().min(1).max(200),
+              }),
+            )
+            .min(1)
+            .max(5),
+        }),
+        response: { 200: z.object({ questions: z.array(z.string()) }), 400: ProblemSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const result = await setSecurityQuestions(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        request.body.questions,
+      );
+      return result.ok ? result.value : sendProblem(reply, request, result.error);
+    },
+  );
+
+  api.get(
+    '/api/v1/customers/:id/security-questions',
+    {
+      preHandler: requireRole('representative', 'team_lead', 'manager'),
+      schema: {
+        tags: ['customers'],
+        summary: 'The questions to ask (never the answers)',
+        params: IdParamsSchema,
+        response: { 200: z.object({ questions: z.array(z.string()) }), ...problems },
+      },
+    },
+    async (request) => ({
+      questions: (await deps.store.securityQuestions(request.params.id)).map((q) => q.question),
+    }),
   );
 }
