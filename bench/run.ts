@@ -8,6 +8,7 @@ import { argon2AnswerHasher } from '../src/adapters/answer-hasher.ts';
 import { apiKeyIssuer } from '../src/adapters/api-keys.ts';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../src/adapters/calendars.ts';
+import { createDocumentCipher } from '../src/adapters/document-cipher.ts';
 import { createLinkSigner } from '../src/adapters/link-signer.ts';
 import { createMailCatcher } from '../src/adapters/mail/mail-catcher.ts';
 import { createOneTimeCodes } from '../src/adapters/one-time-codes.ts';
@@ -132,6 +133,7 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
     },
     codes: createOneTimeCodes(randomBytes(32)),
     answers: argon2AnswerHasher,
+    documents: createDocumentCipher(randomBytes(32)),
     mailer: createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     isDatabaseReachable: () => isDatabaseReachable(database.db),

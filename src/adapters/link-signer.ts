@@ -21,8 +21,8 @@ export function createLinkSigner(key: Buffer): LinkSigner {
   };
 }
 
-/** Reads the link-signing key file, creating it (32 random bytes, mode 0600) on first use. */
-export function loadOrCreateLinkKey(path: string): Buffer {
+/** Reads a 32-byte secret key file (links, codes, documents), creating it (random, mode 0600) on first use. */
+export function loadOrCreateSecretKey(path: string): Buffer {
   if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   mkdirSync(dirname(path), { recursive: true });
   const key = randomBytes(32);

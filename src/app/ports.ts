@@ -238,6 +238,10 @@ export interface Store {
     at: string,
   ): Promise<void>;
   securityQuestions(customerId: string): Promise<{ question: string; answerHash: string; setAt: string }[]>;
+  insertIdentityDocument(document: SealedDocument): Promise<void>;
+  findIdentityDocument(id: string): Promise<SealedDocument | null>;
+  /** Records the review of a document not yet reviewed; false if it was reviewed already. */
+  reviewIdentityDocument(id: string, review: DocumentReview): Promise<boolean>;
   insertOtpChallenge(challenge: OtpChallenge): Promise<void>;
   lockOtpChallenge(id: string): Promise<OtpChallenge | null>;
   updateOtpChallenge(id: string, changes: { attempts: number; usedAt: string | null }): Promise<void>;
@@ -366,6 +370,41 @@ export interface OneTimeCodes {
 export interface AnswerHasher {
   hash(normalisedAnswer: string): Promise<string>;
   verify(stored: string, normalisedAnswer: string): Promise<boolean>;
+}
+
+/** Seals identity documents at rest (AES-256-GCM); the key stays outside the database. */
+export interface DocumentCipher {
+  readonly keyId: string;
+  encrypt(plaintext: Uint8Array): { iv: Uint8Array; ciphertext: Uint8Array; authTag: Uint8Array };
+  decrypt(sealed: { keyId: string; iv: Uint8Array; ciphertext: Uint8Array; authTag: Uint8Array }): Uint8Array;
+}
+
+export interface DocumentReview {
+  readonly decision: 'accepted' | 'rejected';
+  readonly checklist: Record<string, boolean>;
+  readonly note: string | null;
+  readonly reviewedBy: Actor;
+  readonly reviewedAt: string;
+}
+
+export interface IdentityDocument {
+  readonly id: string;
+  readonly changeRequestId: string;
+  readonly customerId: string;
+  readonly documentType: string;
+  readonly contentType: string;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly keyId: string;
+  readonly uploadedBy: Actor;
+  readonly uploadedAt: string;
+  readonly review: DocumentReview | null;
+}
+
+export interface SealedDocument extends IdentityDocument {
+  readonly iv: Uint8Array;
+  readonly authTag: Uint8Array;
+  readonly ciphertext: Uint8Array;
 }
 
 export interface SmsMessage {

@@ -29,6 +29,7 @@ const ConfigSchema = z.object({
   AMEND_SUPPORT_EMAIL: z.email().default('support@example.com'),
   AMEND_NOT_ME_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   AMEND_LINK_SIGNING_KEY_FILE: z.string().min(1).optional(),
+  AMEND_DOCUMENT_KEY_FILE: z.string().min(1).optional(),
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
   SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
   AMEND_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -52,6 +53,7 @@ export interface Config {
   readonly notMeLinkDays: number;
   readonly linkKeyFile: string;
   readonly smsGateway: { url: string; token: string } | null;
+  readonly documentKeyFile: string;
 }
 
 /** Reads the configuration from the environment; an error names the variable and what to set it to. */
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
     notMeLinkDays: values.AMEND_NOT_ME_LINK_DAYS,
     linkKeyFile:
       values.AMEND_LINK_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'link-signing.key'),
+    documentKeyFile: values.AMEND_DOCUMENT_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'document.key'),
     smsGateway: values.SMS_GATEWAY_URL
       ? { url: values.SMS_GATEWAY_URL, token: values.SMS_GATEWAY_TOKEN ?? '' }
       : null,

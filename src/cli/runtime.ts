@@ -1,7 +1,8 @@
 import { argon2AnswerHasher } from '../adapters/answer-hasher.ts';
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
 import { calendarsFor } from '../adapters/calendars.ts';
-import { createLinkSigner, loadOrCreateLinkKey } from '../adapters/link-signer.ts';
+import { createDocumentCipher } from '../adapters/document-cipher.ts';
+import { createLinkSigner, loadOrCreateSecretKey } from '../adapters/link-signer.ts';
 import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
 import { createSmtpMailer } from '../adapters/mail/smtp-mailer.ts';
 import { createOneTimeCodes } from '../adapters/one-time-codes.ts';
@@ -14,6 +15,7 @@ import type {
   AuditSigner,
   Clock,
   ConfirmationSettings,
+  DocumentCipher,
   IdSource,
   MailSender,
   OneTimeCodes,
@@ -43,6 +45,7 @@ export interface Runtime {
   readonly sms: SmsSender;
   readonly codes: OneTimeCodes;
   readonly answers: AnswerHasher;
+  readonly documents: DocumentCipher;
   close(): Promise<void>;
 }
 
@@ -72,7 +75,7 @@ export async function openRuntime(
   const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
   const store = createStore(database.db, sha256Hex);
   const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
-  const linkKey = loadOrCreateLinkKey(config.linkKeyFile);
+  const linkKey = loadOrCreateSecretKey(config.linkKeyFile);
   return ok({
     config,
     database,
@@ -90,6 +93,7 @@ export async function openRuntime(
     },
     codes: createOneTimeCodes(linkKey),
     answers: argon2AnswerHasher,
+    documents: createDocumentCipher(loadOrCreateSecretKey(config.documentKeyFile)),
     sms: config.smsGateway
       ? createHttpSmsSender(config.smsGateway)
       : createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),

@@ -86,6 +86,12 @@ export const ERROR_CATALOGUE = {
   'NOT_ME.LINK_EXPIRED': { status: 410, exitCode: 65, title: 'Link expired' },
   /** No open anomaly flag has this id (it may have been reviewed already). */
   'ANOMALY.NOT_OPEN': { status: 404, exitCode: 66, title: 'Anomaly flag not open' },
+  /** The uploaded file is not a PDF, JPEG or PNG by its content. */
+  'DOCUMENT.TYPE_NOT_ACCEPTED': { status: 415, exitCode: 65, title: 'Document type not accepted' },
+  /** No identity document has this id. */
+  'DOCUMENT.NOT_FOUND': { status: 404, exitCode: 66, title: 'Document not found' },
+  /** The document already has a review decision. */
+  'DOCUMENT.ALREADY_REVIEWED': { status: 409, exitCode: 65, title: 'Document already reviewed' },
   /** No security case has this id. */
   'CASE.NOT_FOUND': { status: 404, exitCode: 66, title: 'Case not found' },
   /** The security case is resolved already, or its change was reverted already. */

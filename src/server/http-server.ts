@@ -15,6 +15,7 @@ import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerCaseRoutes } from './routes/case-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
 import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import { registerDocumentRoutes } from './routes/document-routes.ts';
 import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
@@ -98,6 +99,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     registerAnomalyRoutes(api, deps);
     registerReportRoutes(api, deps);
     registerValidateRoutes(api, deps);
+    await registerDocumentRoutes(api, deps);
   });
 
   return app;

@@ -62,7 +62,7 @@ export function handleError(
       problem('REQUEST.INVALID', 'The request does not match the schema; see errors.', { errors }),
     );
   }
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || error.statusCode === 413)
     return sendProblem(reply, request, problem('REQUEST.TOO_LARGE', 'The request body is too large.'));
   if (error.code?.startsWith('FST_ERR_CTP') || error.statusCode === 400 || error.statusCode === 415)
     return sendProblem(

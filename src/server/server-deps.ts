@@ -1,4 +1,11 @@
-import type { AnswerHasher, MailSender, SmsSender, Store, UseCaseContext } from '../app/ports.ts';
+import type {
+  AnswerHasher,
+  DocumentCipher,
+  MailSender,
+  SmsSender,
+  Store,
+  UseCaseContext,
+} from '../app/ports.ts';
 
 export interface ServerDeps extends UseCaseContext {
   readonly store: Store;
@@ -6,5 +13,6 @@ export interface ServerDeps extends UseCaseContext {
   readonly mailer: MailSender;
   readonly sms: SmsSender;
   readonly answers: AnswerHasher;
+  readonly documents: DocumentCipher;
   readonly isDatabaseReachable: () => Promise<boolean>;
 }

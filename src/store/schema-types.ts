@@ -127,6 +127,23 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface IdentityDocumentTable {
+  id: string;
+  change_request_id: string;
+  customer_id: string;
+  document_type: string;
+  content_type: string;
+  size_bytes: number;
+  sha256: string;
+  key_id: string;
+  iv: Uint8Array;
+  auth_tag: Uint8Array;
+  ciphertext: Uint8Array;
+  uploaded_by: Json<unknown>;
+  uploaded_at: Timestamp;
+  review: Json<unknown> | null;
+}
+
 export interface SecurityQuestionTable {
   customer_id: string;
   question: string;
@@ -236,6 +253,7 @@ export interface Database {
   source_touch: SourceTouchTable;
   otp_challenge: OtpChallengeTable;
   security_question: SecurityQuestionTable;
+  identity_document: IdentityDocumentTable;
   verification_lock: VerificationLockTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;

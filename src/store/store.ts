@@ -72,6 +72,9 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
+    insertIdentityDocument: (document) => verification.insertIdentityDocument(db, document),
+    findIdentityDocument: (id) => verification.findIdentityDocument(db, id),
+    reviewIdentityDocument: (id, review) => verification.reviewIdentityDocument(db, id, review),
     insertOtpChallenge: (challenge) => verification.insertOtpChallenge(db, challenge),
     lockOtpChallenge: (id) => verification.lockOtpChallenge(db, id),
     updateOtpChallenge: (id, changes) => verification.updateOtpChallenge(db, id, changes),

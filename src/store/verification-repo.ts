@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { OtpChallenge } from '../app/ports.ts';
-import { iso, isoOrNull } from './row-fns.ts';
+import type { DocumentReview, OtpChallenge, SealedDocument } from '../app/ports.ts';
+import type { Actor } from '../core/change-request-types.ts';
+import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { Database, OtpChallengeTable } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -116,4 +117,60 @@ export async function securityQuestions(
     .orderBy('question')
     .execute();
   return rows.map((row) => ({ question: row.question, answerHash: row.answer_hash, setAt: iso(row.set_at) }));
+}
+
+export async function insertIdentityDocument(db: Executor, document: SealedDocument): Promise<void> {
+  await db
+    .insertInto('identity_document')
+    .values({
+      id: document.id,
+      change_request_id: document.changeRequestId,
+      customer_id: document.customerId,
+      document_type: document.documentType,
+      content_type: document.contentType,
+      size_bytes: document.sizeBytes,
+      sha256: document.sha256,
+      key_id: document.keyId,
+      iv: Buffer.from(document.iv),
+      auth_tag: Buffer.from(document.authTag),
+      ciphertext: Buffer.from(document.ciphertext),
+      uploaded_by: json(document.uploadedBy),
+      uploaded_at: document.uploadedAt,
+    })
+    .execute();
+}
+
+export async function findIdentityDocument(db: Executor, id: string): Promise<SealedDocument | null> {
+  const row = await db.selectFrom('identity_document').selectAll().where('id', '=', id).executeTakeFirst();
+  if (!row) return null;
+  return {
+    id: row.id,
+    changeRequestId: row.change_request_id,
+    customerId: row.customer_id,
+    documentType: row.document_type,
+    contentType: row.content_type,
+    sizeBytes: row.size_bytes,
+    sha256: row.sha256,
+    keyId: row.key_id,
+    iv: row.iv,
+    authTag: row.auth_tag,
+    ciphertext: row.ciphertext,
+    uploadedBy: parsed<Actor>(row.uploaded_by),
+    uploadedAt: iso(row.uploaded_at),
+    review: row.review ? parsed<DocumentReview>(row.review) : null,
+  };
+}
+
+export async function reviewIdentityDocument(
+  db: Executor,
+  id: string,
+  review: DocumentReview,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('identity_document')
+    .set({ review: json(review) })
+    .where('id', '=', id)
+    .where('review', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
 }

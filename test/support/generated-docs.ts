@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createDocumentCipher } from '../../src/adapters/document-cipher.ts';
 import { systemClock, uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import type { Store } from '../../src/app/ports.ts';
 import { ERROR_CATALOGUE } from '../../src/core/error-catalogue.ts';
@@ -34,6 +35,7 @@ export async function openApiDocument(): Promise<unknown> {
     calendars: new Map(),
     codes: { newCode: () => '', hash: () => '', matches: () => false },
     answers: { hash: async () => '', verify: async () => false },
+    documents: createDocumentCipher(Buffer.alloc(32)),
     mailer: { send: async () => ({ ok: true, messageId: '' }) },
     sms: { send: async () => ({ ok: true, messageId: '' }) },
     confirmations: {

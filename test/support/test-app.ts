@@ -4,6 +4,7 @@ import { argon2AnswerHasher } from '../../src/adapters/answer-hasher.ts';
 import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../../src/adapters/calendars.ts';
+import { createDocumentCipher } from '../../src/adapters/document-cipher.ts';
 import { createLinkSigner } from '../../src/adapters/link-signer.ts';
 import { createMailCatcher } from '../../src/adapters/mail/mail-catcher.ts';
 import { createOneTimeCodes } from '../../src/adapters/one-time-codes.ts';
@@ -100,6 +101,7 @@ export async function createTestApp(
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock }),
     codes: createOneTimeCodes(randomBytes(32)),
     answers: argon2AnswerHasher,
+    documents: createDocumentCipher(randomBytes(32)),
   };
   const server = await buildServer(deps);
   const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };
