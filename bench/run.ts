@@ -15,6 +15,7 @@ import { createOneTimeCodes } from '../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../src/adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../src/adapters/sms/catcher-sms-sender.ts';
 import { systemClock, uuidV7Ids } from '../src/adapters/system-clock.ts';
+import { createDevelopmentVault } from '../src/adapters/vault/development-vault.ts';
 import { enrolIntegration } from '../src/app/enrol-staff-user.ts';
 import { registerCustomers } from '../src/app/register-customers.ts';
 import { newCustomer } from '../src/core/customer-fns.ts';
@@ -134,6 +135,7 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
     codes: createOneTimeCodes(randomBytes(32)),
     answers: argon2AnswerHasher,
     documents: createDocumentCipher(randomBytes(32)),
+    vault: createDevelopmentVault({ store, clock: systemClock }),
     mailer: createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     isDatabaseReachable: () => isDatabaseReachable(database.db),

@@ -121,3 +121,78 @@ describe('contact points identify one customer', () => {
     expect(created.escalation.note).toContain(neighbour.id);
   });
 });
+
+describe('cards and bank accounts in change requests go to the vault', () => {
+  it('keeps only the token, brand, last 4 and expiry; the number is nowhere in storage', async () => {
+    const customer2 = await app.addCustomer();
+    const response = await app.call(
+      representative.apiKey,
+      'POST',
+      '/api/v1/change-requests',
+      {
+        customerId: customer2.id,
+        changes: [
+          {
+            field: 'paymentMethod',
+            value: { cardNumber: '4242 4242 4242 4242', expiryMonth: 12, expiryYear: 2030 },
+          },
+        ],
+      },
+      { 'idempotency-key': 'card-1' },
+    );
+    expect(response.statusCode, response.body).toBe(201);
+    const proposed = response.json().items[0].proposed;
+    expect(proposed).toMatchObject({
+      brand: 'visa',
+      last4: '4242',
+      expiryMonth: 12,
+      expiryYear: 2030,
+      vaultToken: expect.stringMatching(/^vcard_[0-9a-f]{32}$/),
+    });
+    const { sql } = await import('kysely');
+    const everywhere = await sql<{ text: string }>`
+      SELECT body::text AS text FROM change_request
+      UNION ALL SELECT details::text FROM audit_entry
+      UNION ALL SELECT request_hash || response_body::text FROM idempotency_key
+      UNION ALL SELECT coalesce(brand, '') || coalesce(last4, '') FROM vault_token`.execute(app.database.db);
+    const dump = everywhere.rows.map((row) => row.text).join('\n');
+    expect(dump).not.toContain('4242424242424242');
+    expect(dump).not.toContain('4242 4242 4242 4242');
+    expect(dump).toContain('visa4242');
+
+    const bank = (
+      await app.call(representative.apiKey, 'POST', '/api/v1/change-requests', {
+        customerId: customer2.id,
+        changes: [{ field: 'bankAccount', value: { iban: 'GB29 NWBK 6016 1331 9268 19' } }],
+      })
+    ).json();
+    expect(bank.items[0].proposed).toEqual({
+      vaultToken: expect.stringMatching(/^vbank_/),
+      maskedIban: 'GB29 **** **** **** **68 19',
+    });
+  });
+
+  it('refuses a card that fails Luhn, naming the field, and creates nothing', async () => {
+    const customer3 = await app.addCustomer();
+    const response = await app.call(representative.apiKey, 'POST', '/api/v1/change-requests', {
+      customerId: customer3.id,
+      changes: [
+        {
+          field: 'paymentMethod',
+          value: { cardNumber: '4242 4242 4242 4241', expiryMonth: 12, expiryYear: 2030 },
+        },
+      ],
+    });
+    expect(response.statusCode).toBe(422);
+    expect(response.json()).toMatchObject({
+      code: 'FIELD.INVALID',
+      errors: [{ reason: 'CARD.NUMBER', path: 'changes.0.value.cardNumber' }],
+    });
+    expect(response.body).not.toContain('4241');
+    expect(
+      (
+        await app.call(representative.apiKey, 'GET', `/api/v1/change-requests?customerId=${customer3.id}`)
+      ).json().items,
+    ).toEqual([]);
+  });
+});

@@ -238,6 +238,17 @@ export interface Store {
     at: string,
   ): Promise<void>;
   securityQuestions(customerId: string): Promise<{ question: string; answerHash: string; setAt: string }[]>;
+  /** The development vault's record of a token (never the card number or full IBAN). */
+  insertVaultToken(entry: {
+    token: string;
+    kind: 'card' | 'bank_account';
+    brand?: string;
+    last4?: string;
+    expiryMonth?: number;
+    expiryYear?: number;
+    maskedIban?: string;
+    at: string;
+  }): Promise<void>;
   insertIdentityDocument(document: SealedDocument): Promise<void>;
   findIdentityDocument(id: string): Promise<SealedDocument | null>;
   /** Records the review of a document not yet reviewed; false if it was reviewed already. */
@@ -405,6 +416,26 @@ export interface SealedDocument extends IdentityDocument {
   readonly iv: Uint8Array;
   readonly authTag: Uint8Array;
   readonly ciphertext: Uint8Array;
+}
+
+/**
+ * Where payment details go instead of Amend's database: a payment provider's vault in production (implement
+ * this port over its API), the built-in development vault otherwise. Amend keeps only the token and what the
+ * vault says may be shown (brand, last 4, expiry; masked IBAN).
+ */
+export interface Vault {
+  tokeniseCard(card: {
+    digits: string;
+    brand: string;
+    last4: string;
+    expiryMonth: number;
+    expiryYear: number;
+  }): Promise<{ vaultToken: string }>;
+  tokeniseBankAccount(account: {
+    iban: string;
+    bic: string | null;
+    maskedIban: string;
+  }): Promise<{ vaultToken: string }>;
 }
 
 export interface SmsMessage {

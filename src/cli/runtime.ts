@@ -10,6 +10,7 @@ import { loadPolicyFile } from '../adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../adapters/sms/catcher-sms-sender.ts';
 import { createHttpSmsSender } from '../adapters/sms/http-sms-sender.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
+import { createDevelopmentVault } from '../adapters/vault/development-vault.ts';
 import type {
   AnswerHasher,
   AuditSigner,
@@ -21,6 +22,7 @@ import type {
   OneTimeCodes,
   SmsSender,
   Store,
+  Vault,
 } from '../app/ports.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
@@ -46,6 +48,7 @@ export interface Runtime {
   readonly codes: OneTimeCodes;
   readonly answers: AnswerHasher;
   readonly documents: DocumentCipher;
+  readonly vault: Vault;
   close(): Promise<void>;
 }
 
@@ -94,6 +97,8 @@ export async function openRuntime(
     codes: createOneTimeCodes(linkKey),
     answers: argon2AnswerHasher,
     documents: createDocumentCipher(loadOrCreateSecretKey(config.documentKeyFile)),
+    // A payment provider's vault plugs in here (the Vault port); until then, the development vault.
+    vault: createDevelopmentVault({ store, clock: systemClock }),
     sms: config.smsGateway
       ? createHttpSmsSender(config.smsGateway)
       : createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),

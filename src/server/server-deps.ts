@@ -5,6 +5,7 @@ import type {
   SmsSender,
   Store,
   UseCaseContext,
+  Vault,
 } from '../app/ports.ts';
 
 export interface ServerDeps extends UseCaseContext {
@@ -14,5 +15,6 @@ export interface ServerDeps extends UseCaseContext {
   readonly sms: SmsSender;
   readonly answers: AnswerHasher;
   readonly documents: DocumentCipher;
+  readonly vault: Vault;
   readonly isDatabaseReachable: () => Promise<boolean>;
 }

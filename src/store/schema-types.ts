@@ -127,6 +127,17 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface VaultTokenTable {
+  token: string;
+  kind: string;
+  brand: string | null;
+  last4: string | null;
+  expiry_month: number | null;
+  expiry_year: number | null;
+  masked_iban: string | null;
+  created_at: Timestamp;
+}
+
 export interface IdentityDocumentTable {
   id: string;
   change_request_id: string;
@@ -254,6 +265,7 @@ export interface Database {
   otp_challenge: OtpChallengeTable;
   security_question: SecurityQuestionTable;
   identity_document: IdentityDocumentTable;
+  vault_token: VaultTokenTable;
   verification_lock: VerificationLockTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;

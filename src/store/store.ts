@@ -72,6 +72,7 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
+    insertVaultToken: (entry) => verification.insertVaultToken(db, entry),
     insertIdentityDocument: (document) => verification.insertIdentityDocument(db, document),
     findIdentityDocument: (id) => verification.findIdentityDocument(db, id),
     reviewIdentityDocument: (id, review) => verification.reviewIdentityDocument(db, id, review),

@@ -174,3 +174,31 @@ export async function reviewIdentityDocument(
     .executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
+
+export async function insertVaultToken(
+  db: Executor,
+  entry: {
+    token: string;
+    kind: 'card' | 'bank_account';
+    brand?: string;
+    last4?: string;
+    expiryMonth?: number;
+    expiryYear?: number;
+    maskedIban?: string;
+    at: string;
+  },
+): Promise<void> {
+  await db
+    .insertInto('vault_token')
+    .values({
+      token: entry.token,
+      kind: entry.kind,
+      brand: entry.brand ?? null,
+      last4: entry.last4 ?? null,
+      expiry_month: entry.expiryMonth ?? null,
+      expiry_year: entry.expiryYear ?? null,
+      masked_iban: entry.maskedIban ?? null,
+      created_at: entry.at,
+    })
+    .execute();
+}

@@ -36,6 +36,10 @@ export async function openApiDocument(): Promise<unknown> {
     codes: { newCode: () => '', hash: () => '', matches: () => false },
     answers: { hash: async () => '', verify: async () => false },
     documents: createDocumentCipher(Buffer.alloc(32)),
+    vault: {
+      tokeniseCard: async () => ({ vaultToken: '' }),
+      tokeniseBankAccount: async () => ({ vaultToken: '' }),
+    },
     mailer: { send: async () => ({ ok: true, messageId: '' }) },
     sms: { send: async () => ({ ok: true, messageId: '' }) },
     confirmations: {

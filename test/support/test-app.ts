@@ -11,6 +11,7 @@ import { createOneTimeCodes } from '../../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../../src/adapters/sms/catcher-sms-sender.ts';
 import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
+import { createDevelopmentVault } from '../../src/adapters/vault/development-vault.ts';
 import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
 import type { Clock, MailSender, Store } from '../../src/app/ports.ts';
 import { registerCustomers } from '../../src/app/register-customers.ts';
@@ -102,6 +103,7 @@ export async function createTestApp(
     codes: createOneTimeCodes(randomBytes(32)),
     answers: argon2AnswerHasher,
     documents: createDocumentCipher(randomBytes(32)),
+    vault: createDevelopmentVault({ store, clock }),
   };
   const server = await buildServer(deps);
   const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };

@@ -9,6 +9,7 @@ import { checkOneTimeCode, sendOneTimeCode } from '../../app/one-time-code.ts';
 import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
 import { checkKnowledgeAnswer } from '../../app/security-questions.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
+import { tokenisePaymentDetails } from '../../app/tokenise-payment-details.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
 import { ACCOUNT_FACTS } from '../../core/account-fact-fns.ts';
 import { type ChangeRequestCommand, conflictingFields } from '../../core/change-request-fns.ts';
@@ -64,6 +65,25 @@ const expectedVersionOf = (request: FastifyRequest): number | undefined => {
   return typeof header === 'string' ? Number(header.replace(/\D/g, '')) : undefined;
 };
 
+/** The body as idempotency compares it: card numbers and IBANs replaced by keyed hashes, never kept in clear. */
+function withoutPaymentNumbers(
+  body: { changes: { field: string; value?: unknown }[] },
+  deps: ServerDeps,
+): unknown {
+  return {
+    ...body,
+    changes: body.changes.map((change) => {
+      const value = change.value as Record<string, unknown> | undefined;
+      if (!value || typeof value !== 'object') return change;
+      const masked = { ...value };
+      for (const key of ['cardNumber', 'iban'])
+        if (typeof masked[key] === 'string')
+          masked[key] = deps.codes.hash('payment-idempotency', masked[key] as string);
+      return { ...change, value: masked };
+    }),
+  };
+}
+
 export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
   const staff = requireRole('representative', 'team_lead', 'manager', 'admin');
@@ -102,21 +122,26 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
           message: `Channel "${channel}" is not available to you; use one of: ${allowed.join(', ')}.`,
           errors: [{ path: 'body.channel', message: `Use one of: ${allowed.join(', ')}.` }],
         });
+      // Cards and IBANs go to the vault before anything else sees them; only tokens continue.
+      const tokenised = await tokenisePaymentDetails(deps, request.body.changes);
+      if (!tokenised.ok) return sendProblem(reply, request, tokenised.error);
       const key = request.headers['idempotency-key'];
       const result = await submitChangeRequest(
         deps,
         {
           customerId: request.body.customerId,
-          changes: request.body.changes.map((change) =>
-            'value' in change ? { field: change.field, value: change.value } : { field: change.field },
-          ),
+          changes: tokenised.value,
           channel,
           reason: request.body.reason ?? null,
           isSubmissionConfirmed: request.body.confirmSubmittedValues,
           requester: principal.actor,
           source: sourceOf(request),
           idempotency: key
-            ? { principal: principal.apiKeyId, key, requestHash: sha256Hex(canonicalJson(request.body)) }
+            ? {
+                principal: principal.apiKeyId,
+                key,
+                requestHash: sha256Hex(canonicalJson(withoutPaymentNumbers(request.body, deps))),
+              }
             : undefined,
         },
         (saved) => changeRequestView(saved, deps.policy),
@@ -387,7 +412,11 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     EditBodySchema,
     staffOrIntegration,
     (id, request) =>
-      editChangeRequest(deps, id, request.principal!.actor, request.body.changes, expectedVersionOf(request)),
+      tokenisePaymentDetails(deps, request.body.changes).then((tokenised) =>
+        tokenised.ok
+          ? editChangeRequest(deps, id, request.principal!.actor, tokenised.value, expectedVersionOf(request))
+          : tokenised,
+      ),
   );
   decided(
     'approve',
