@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from './support/test-app.ts';
+import { createTestApp, defaultPolicy, type TestApp } from './support/test-app.ts';
 
 let app: TestApp;
 let representative: { id: string; apiKey: string };
@@ -132,5 +132,58 @@ describe('identity documents', () => {
         'change_request.verification_satisfied',
       ]),
     );
+  });
+});
+
+describe('supporting documents the policy asks for', () => {
+  it('returns a request for clarification listing the missing document, and moves it on when one is uploaded', async () => {
+    const policy = defaultPolicy();
+    const strict = await createTestApp({
+      policy: {
+        ...policy,
+        fields: {
+          ...policy.fields,
+          legalName: {
+            ...policy.fields.legalName,
+            supportingDocuments: ['marriage_certificate', 'deed_poll'],
+          },
+        },
+      },
+    });
+    try {
+      const staff = await strict.addStaff('representative');
+      const customer = await strict.addCustomer();
+      const created = (
+        await strict.call(staff.apiKey, 'POST', '/api/v1/change-requests', {
+          customerId: customer.id,
+          changes: [{ field: 'legalName', value: 'Ana María Ruiz' }],
+        })
+      ).json();
+      expect(created.state).toBe('returned_for_clarification');
+      expect(created.missing).toEqual([
+        'legalName: a supporting document (marriage certificate or deed poll)',
+      ]);
+      const send = (type: string) => {
+        const body = multipart({ documentType: type }, { name: 'scan.png', type: 'image/png', bytes: png });
+        return strict.server.inject({
+          method: 'POST',
+          url: `/api/v1/change-requests/${created.id}/documents`,
+          payload: body.payload,
+          headers: { ...body.headers, authorization: `Bearer ${staff.apiKey}` },
+        });
+      };
+      expect((await send('passport')).statusCode).toBe(201);
+      expect(
+        (await strict.call(staff.apiKey, 'GET', `/api/v1/change-requests/${created.id}`)).json(),
+      ).toMatchObject({ state: 'returned_for_clarification' });
+      expect((await send('deed_poll')).statusCode).toBe(201);
+      const after = (await strict.call(staff.apiKey, 'GET', `/api/v1/change-requests/${created.id}`)).json();
+      expect(after).toMatchObject({ state: 'awaiting_verification', missing: [] });
+      expect(after.timeline.map((entry: { action: string }) => entry.action)).toContain(
+        'change_request.document_supplied',
+      );
+    } finally {
+      await strict.close();
+    }
   });
 });

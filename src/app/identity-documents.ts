@@ -1,6 +1,14 @@
+import { decide } from '../core/change-request-fns.ts';
 import type { Actor, ChangeRequest } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
-import type { DocumentCipher, IdentityDocument, Store, UseCaseContext } from './ports.ts';
+import { saveOutcome } from './change-request-flow.ts';
+import {
+  type DocumentCipher,
+  decisionContext,
+  type IdentityDocument,
+  type Store,
+  type UseCaseContext,
+} from './ports.ts';
 import { inTransaction } from './transaction-fns.ts';
 import { verifyIdentity } from './verify-identity.ts';
 
@@ -40,10 +48,10 @@ export async function uploadIdentityDocument(
   return inTransaction(deps.store, async (tx) => {
     const request = await tx.lockChangeRequest(changeRequestId);
     if (!request) return fail('CHANGE_REQUEST.NOT_FOUND', `No change request has id ${changeRequestId}.`);
-    if (request.state !== 'awaiting_verification')
+    if (request.state !== 'awaiting_verification' && request.state !== 'returned_for_clarification')
       return fail(
         'CHANGE_REQUEST.ILLEGAL_TRANSITION',
-        `Change request ${changeRequestId} is ${request.state}; documents are for requests awaiting verification.`,
+        `Change request ${changeRequestId} is ${request.state}; documents are for requests awaiting verification or clarification.`,
       );
     const document = {
       id: deps.ids.newId(),
@@ -60,6 +68,15 @@ export async function uploadIdentityDocument(
       ...sealed,
     };
     await tx.insertIdentityDocument(document);
+    // The upload also supplies the document to the request: it may be what the request was waiting for.
+    const supplied = decide(
+      request,
+      { type: 'supply_document', by: actor, documentType: document.documentType },
+      decisionContext(deps),
+    );
+    if (!supplied.ok) return supplied;
+    const saved = await saveOutcome(tx, { ...supplied.value, customerWrite: null }, request.version, deps);
+    if (!saved.ok) return saved;
     await tx.appendAudit([
       {
         chain: request.customerId,

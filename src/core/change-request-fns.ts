@@ -119,7 +119,8 @@ export type ChangeRequestCommand =
   | { readonly type: 'assign'; readonly by: Actor; readonly assigneeId: string }
   | { readonly type: 'add_note'; readonly by: Actor; readonly text: string }
   | { readonly type: 'flag_approval_overdue' }
-  | { readonly type: 'report_not_me'; readonly linkId: string; readonly caseId: string };
+  | { readonly type: 'report_not_me'; readonly linkId: string; readonly caseId: string }
+  | { readonly type: 'supply_document'; readonly by: Actor; readonly documentType: string };
 
 export type ChangeRequestCommandType = ChangeRequestCommand['type'];
 
@@ -156,6 +157,7 @@ const ALLOWED_FROM: Readonly<Record<ChangeRequestCommandType, readonly ChangeReq
   add_note: [...PENDING_STATES, 'escalated', 'applied', 'propagating', 'consistent'],
   flag_approval_overdue: ['awaiting_approval'],
   report_not_me: ['propagating', 'consistent', 'completed', 'escalated'],
+  supply_document: ['returned_for_clarification', 'awaiting_verification'],
 };
 
 /** Who may own a request in a queue and decide on it. */
@@ -304,6 +306,25 @@ function approvalDeadline(request: ChangeRequest, context: DecisionContext): str
   return calendar ? businessDeadline(context.now, context.policy.approvalSla.businessDays, calendar) : null;
 }
 
+/** The supporting documents the policy asks for these fields and not yet supplied, as field → accepted types. */
+function documentsStillNeeded(
+  policy: Policy,
+  fields: readonly FieldName[],
+  supplied: readonly string[],
+): Record<string, string[]> {
+  return Object.fromEntries(
+    fields
+      .map((field) => [field, policy.fields[field].supportingDocuments] as const)
+      .filter(([, accepted]) => accepted.length > 0 && !accepted.some((type) => supplied.includes(type))),
+  );
+}
+
+const documentWords = (needed: Record<string, string[]>): string[] =>
+  Object.entries(needed).map(
+    ([field, types]) =>
+      `${field}: a supporting document (${types.map((t) => t.replaceAll('_', ' ')).join(' or ')})`,
+  );
+
 /** Runs the transitions that need no one's input: verified → read-back; confirmed → approval. */
 function advance(request: ChangeRequest, context: DecisionContext, actor: Actor): Transition {
   const events: ChangeRequestEvent[] = [];
@@ -375,7 +396,9 @@ export function receiveChangeRequest(input: ReceiveInput, context: DecisionConte
     source: input.source,
     reason: input.reason,
     items: built.value.items,
-    missing: built.value.missing,
+    missing: [...built.value.missing, ...documentWords(documentsStillNeeded(context.policy, fields, []))],
+    documentsNeeded: documentsStillNeeded(context.policy, fields, []),
+    documentsSupplied: [],
     verifications: [...input.intakeVerifications],
     readBack: null,
     approval: null,
@@ -567,7 +590,11 @@ export function decide(
       const edited: ChangeRequest = {
         ...request,
         items: built.value.items,
-        missing: built.value.missing,
+        missing: [
+          ...built.value.missing,
+          ...documentWords(documentsStillNeeded(context.policy, fields, request.documentsSupplied)),
+        ],
+        documentsNeeded: documentsStillNeeded(context.policy, fields, request.documentsSupplied),
         tier: tierOfFields(context.policy, fields),
         isApprovalRequired: isApprovalRequired(context.policy, fields),
         connectedSystems: connectedSystemsFor(context.policy, fields),
@@ -733,6 +760,32 @@ export function decide(
           }),
         ],
       });
+    }
+    case 'supply_document': {
+      const supplied = [...new Set([...request.documentsSupplied, command.documentType])];
+      const fields = request.items.map((item) => item.field);
+      const needed = documentsStillNeeded(context.policy, fields, supplied);
+      const missingValues = request.items
+        .filter((item) => item.submitted === undefined)
+        .map((item) => `${item.field}: the new value`);
+      const missing = [...missingValues, ...documentWords(needed)];
+      const to: ChangeRequestState =
+        from === 'returned_for_clarification' && missing.length === 0 ? 'awaiting_verification' : from;
+      const updated: ChangeRequest = {
+        ...request,
+        state: to,
+        documentsSupplied: supplied,
+        documentsNeeded: needed,
+        missing,
+        updatedAt: now,
+      };
+      const supplyEvent = event('document_supplied', command.by, from, to, now, {
+        documentType: command.documentType,
+        stillMissing: missing,
+      });
+      if (to === from) return ok({ request: updated, events: [supplyEvent] });
+      const next = advance(updated, context, command.by);
+      return ok({ request: next.request, events: [supplyEvent, ...next.events] });
     }
     case 'report_not_me':
       if (request.suspectedUnauthorisedAt)

@@ -130,6 +130,10 @@ export const ChangeRequestSchema = z.object({
   items: z.array(ChangeItemSchema),
   /** Items still missing before the request can proceed (returned for clarification). */
   missing: z.array(z.string()),
+  /** Per field needing a supporting document (policy), the document types accepted; emptied as they arrive. */
+  documentsNeeded: z.record(z.string(), z.array(z.string())),
+  /** Types of the documents uploaded for this request. */
+  documentsSupplied: z.array(z.string()),
   verifications: z.array(VerificationSchema),
   readBack: z
     .object({ confirmedBy: ActorSchema, confirmedAt: z.string(), revision: z.number().int() })
@@ -198,6 +202,7 @@ export const CHANGE_REQUEST_EVENT_TYPES = [
   'note_added',
   'approval_overdue',
   'reported_not_me',
+  'document_supplied',
 ] as const;
 export type ChangeRequestEventType = (typeof CHANGE_REQUEST_EVENT_TYPES)[number];
 

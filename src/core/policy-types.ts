@@ -37,6 +37,11 @@ const FieldRuleSchema = z.strictObject({
   selfService: z.boolean(),
   /** Ids of the connected systems that hold this field and must receive the change. */
   connectedSystems: z.array(z.string().regex(/^[a-z][a-z0-9-]{0,62}$/)),
+  /**
+   * Supporting documents a change to this field needs (document types, e.g. marriage_certificate), any one of
+   * which will do. Until one is uploaded the request is returned for clarification, listing what is missing.
+   */
+  supportingDocuments: z.array(z.string().regex(/^[a-z_]{3,40}$/)).default([]),
 });
 export type FieldRule = z.infer<typeof FieldRuleSchema>;
 
