@@ -320,3 +320,115 @@ describe('lockout after repeated failures', () => {
     expect(audit.items[0].details).toMatchObject({ failures: 5 });
   });
 });
+
+describe('self-service sign-in and the recent-session check', () => {
+  it('signs a customer in by a code to the email on file, lets them change their own basic details, and makes an old sign-in step up', async () => {
+    const customer = await app.addCustomer({ email: 'self.service@example.com' });
+    const other = await app.addCustomer();
+    const signIn = async () => {
+      const { challengeId } = (
+        await app.server.inject({
+          method: 'POST',
+          url: '/api/v1/customer-sessions',
+          payload: { email: 'Self.Service@example.com' },
+        })
+      ).json();
+      const code = codeIn(lastMailTo('self.service@example.com')?.text);
+      const wrong = await app.server.inject({
+        method: 'POST',
+        url: '/api/v1/customer-sessions/verify',
+        payload: { challengeId, code: code === '000000' ? '111111' : '000000' },
+      });
+      expect(wrong.json().code).toBe('OTP.WRONG_CODE');
+      const verified = await app.server.inject({
+        method: 'POST',
+        url: '/api/v1/customer-sessions/verify',
+        payload: { challengeId, code },
+      });
+      expect(verified.statusCode).toBe(201);
+      return verified.json().token as string;
+    };
+    const before = inbox.length;
+    expect(
+      (
+        await app.server.inject({
+          method: 'POST',
+          url: '/api/v1/customer-sessions',
+          payload: { email: 'nobody@example.com' },
+        })
+      ).statusCode,
+    ).toBe(202);
+    expect(inbox.length).toBe(before);
+
+    let token = await signIn();
+    const asCustomer = (method: 'GET' | 'POST', url: string, payload?: unknown) =>
+      app.call(token, method, url, payload);
+    const address = {
+      lines: ['5 Oak Lane'],
+      locality: 'Carlton',
+      region: 'VIC',
+      postcode: '3053',
+      country: 'AU',
+    };
+    const moved = (
+      await asCustomer('POST', '/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'postalAddress', value: address }],
+        confirmSubmittedValues: true,
+      })
+    ).json();
+    expect(moved).toMatchObject({ channel: 'self_service', state: 'propagating' });
+    expect(moved.verifications.map((v: { method: string }) => v.method)).toEqual(['recent_session']);
+    expect(
+      (
+        await asCustomer('POST', '/api/v1/change-requests', {
+          customerId: customer.id,
+          changes: [{ field: 'email', value: 'x@example.org' }],
+        })
+      ).json().code,
+    ).toBe('POLICY.SELF_SERVICE_NOT_ALLOWED');
+    expect(
+      (
+        await asCustomer('POST', '/api/v1/change-requests', {
+          customerId: other.id,
+          changes: [{ field: 'preferredName', value: 'Eve' }],
+        })
+      ).statusCode,
+    ).toBe(404);
+    const othersRequest = (
+      await call('/api/v1/change-requests', {
+        customerId: other.id,
+        changes: [{ field: 'preferredName', value: 'Olga' }],
+      })
+    ).json();
+    expect((await asCustomer('GET', `/api/v1/change-requests/${othersRequest.id}`)).statusCode).toBe(404);
+    expect((await asCustomer('GET', `/api/v1/change-requests/${moved.id}`)).statusCode).toBe(200);
+    expect((await asCustomer('GET', '/api/v1/audit')).json().code).toBe('AUTH.FORBIDDEN');
+
+    app.clock.advance(16 * 60_000);
+    const phone = (
+      await asCustomer('POST', '/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'phone', value: '0499 654 321' }],
+        confirmSubmittedValues: true,
+      })
+    ).json();
+    expect(phone.state).toBe('awaiting_verification');
+    expect((await asCustomer('POST', `/api/v1/change-requests/${phone.id}/recent-session`)).json().code).toBe(
+      'AUTH.UNAUTHENTICATED',
+    );
+    token = await signIn();
+    const stepped = (
+      await app.call(token, 'POST', `/api/v1/change-requests/${phone.id}/recent-session`)
+    ).json();
+    expect(stepped.state).toBe('awaiting_confirmation'); // the number was normalised, so the customer confirms it
+    const confirmed = (
+      await app.call(token, 'POST', `/api/v1/change-requests/${phone.id}/confirm`, { revision: 1 })
+    ).json();
+    expect(confirmed.state).toBe('propagating');
+    expect((await app.store.findCustomer(customer.id))?.phone).toBe('+61499654321');
+
+    app.clock.advance(31 * 60_000);
+    expect((await app.call(token, 'GET', `/api/v1/change-requests/${phone.id}`)).statusCode).toBe(401);
+  });
+});

@@ -1,4 +1,4 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { OneTimeCodes } from '../app/ports.ts';
 
 /** Six random digits; stored as an HMAC keyed with a server secret and bound to the challenge id. */
@@ -8,6 +8,11 @@ export function createOneTimeCodes(key: Buffer): OneTimeCodes {
   return {
     newCode: () => String(randomInt(0, 1_000_000)).padStart(6, '0'),
     hash,
+    newSessionToken: () => {
+      const token = `cst_${randomBytes(32).toString('base64url')}`;
+      return { token, tokenHash: createHash('sha256').update(token).digest('hex') };
+    },
+    sessionTokenHash: (token) => createHash('sha256').update(token).digest('hex'),
     matches: (challengeId, code, stored) => {
       const given = Buffer.from(hash(challengeId, code), 'hex');
       const expected = Buffer.from(stored, 'hex');

@@ -239,6 +239,34 @@ export interface Store {
   ): Promise<void>;
   securityQuestions(customerId: string): Promise<{ question: string; answerHash: string; setAt: string }[]>;
   /** The development vault's record of a token (never the card number or full IBAN). */
+  insertSignInChallenge(challenge: {
+    id: string;
+    customerId: string;
+    codeHash: string;
+    expiresAt: string;
+    now: string;
+  }): Promise<void>;
+  lockSignInChallenge(id: string): Promise<{
+    id: string;
+    customerId: string;
+    codeHash: string;
+    expiresAt: string;
+    attempts: number;
+    usedAt: string | null;
+  } | null>;
+  updateSignInChallenge(id: string, changes: { attempts: number; usedAt: string | null }): Promise<void>;
+  insertCustomerSession(session: {
+    id: string;
+    customerId: string;
+    tokenHash: string;
+    authenticatedAt: string;
+    expiresAt: string;
+  }): Promise<void>;
+  /** An unexpired session by its token's hash. */
+  findCustomerSession(
+    tokenHash: string,
+    now: string,
+  ): Promise<{ id: string; customerId: string; authenticatedAt: string; expiresAt: string } | null>;
   insertVaultToken(entry: {
     token: string;
     kind: 'card' | 'bank_account';
@@ -375,6 +403,9 @@ export interface OneTimeCodes {
   newCode(): string;
   hash(challengeId: string, code: string): string;
   matches(challengeId: string, code: string, hash: string): boolean;
+  /** A fresh bearer token for a customer session (`cst_…`), and the hash under which it is stored. */
+  newSessionToken(): { token: string; tokenHash: string };
+  sessionTokenHash(token: string): string;
 }
 
 /** Hashes security answers (argon2id); a stolen database yields no answers. */

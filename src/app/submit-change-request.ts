@@ -31,6 +31,8 @@ export interface SubmitChangeRequestInput {
   readonly idempotency?:
     | { readonly principal: string; readonly key: string; readonly requestHash: string }
     | undefined;
+  /** A signed-in customer's self-service session: a recent sign-in counts as verification. */
+  readonly session?: { readonly id: string; readonly authenticatedAt: string } | null | undefined;
 }
 
 export type SubmitOutcome =
@@ -82,7 +84,12 @@ export async function submitChangeRequest(
         requester: input.requester,
         source: input.source,
         reason: input.reason,
-        intakeVerifications: intakeVerifications(input, deps.ids.newId(), now),
+        intakeVerifications: intakeVerifications(
+          input,
+          deps.ids.newId(),
+          now,
+          deps.policy.verification.recentSessionMinutes,
+        ),
         isSubmissionConfirmed: input.isSubmissionConfirmed,
       },
       { ...decisionContext(deps), now },
@@ -141,7 +148,28 @@ async function escalateIfContactInUse(
 }
 
 /** Verification the intake itself establishes: an authenticated integration vouches for its own submissions. */
-function intakeVerifications(input: SubmitChangeRequestInput, id: string, now: string): Verification[] {
+function intakeVerifications(
+  input: SubmitChangeRequestInput,
+  id: string,
+  now: string,
+  recentSessionMinutes: number,
+): Verification[] {
+  if (input.requester.kind === 'customer' && input.session) {
+    const isRecent =
+      Date.parse(now) - Date.parse(input.session.authenticatedAt) <= recentSessionMinutes * 60_000;
+    return isRecent
+      ? [
+          {
+            id,
+            method: 'recent_session',
+            outcome: 'passed',
+            evidence: { sessionId: input.session.id, authenticatedAt: input.session.authenticatedAt },
+            recordedBy: SYSTEM_ACTOR,
+            recordedAt: now,
+          },
+        ]
+      : [];
+  }
   if (input.requester.kind !== 'integration' || !input.source.apiKeyId) return [];
   return [
     {

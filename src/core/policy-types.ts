@@ -101,6 +101,10 @@ export const PolicySchema = z.strictObject({
       failureLimit: z.number().int().min(1).max(50).default(5),
       failureWindowMinutes: z.number().int().min(1).max(1440).default(15),
       lockoutMinutes: z.number().int().min(1).max(10080).default(60),
+      /** A self-service sign-in this recent counts as verification; older sessions must sign in again (step up). */
+      recentSessionMinutes: z.number().int().min(1).max(120).default(15),
+      /** How long a customer's self-service session lasts at most. */
+      customerSessionMinutes: z.number().int().min(5).max(480).default(30),
     })
     .prefault({}),
   /** Thresholds of the anomaly rules (procedure step 8.2); a flag at or above `holdSeverity` holds pending changes. */

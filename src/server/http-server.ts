@@ -15,6 +15,7 @@ import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerCaseRoutes } from './routes/case-routes.ts';
 import { registerChangeRequestRoutes } from './routes/change-request-routes.ts';
 import { registerCustomerRoutes } from './routes/customer-routes.ts';
+import { registerCustomerSessionRoutes } from './routes/customer-session-routes.ts';
 import { registerDocumentRoutes } from './routes/document-routes.ts';
 import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
@@ -87,9 +88,10 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   );
 
   registerNotMeRoutes(app, deps);
+  registerCustomerSessionRoutes(app, deps);
 
   await app.register(async (api) => {
-    api.addHook('onRequest', createAuthenticator(deps.store));
+    api.addHook('onRequest', createAuthenticator(deps));
     registerChangeRequestRoutes(api, deps);
     registerCustomerRoutes(api, deps);
     registerAuditRoutes(api, deps);

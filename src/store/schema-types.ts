@@ -127,6 +127,25 @@ export interface OutboxTable {
   deadline_breached_at: Timestamp | null;
 }
 
+export interface CustomerSignInTable {
+  id: string;
+  customer_id: string;
+  code_hash: string;
+  expires_at: Timestamp;
+  attempts: Generated<number>;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export interface CustomerSessionTable {
+  id: string;
+  customer_id: string;
+  token_hash: string;
+  authenticated_at: Timestamp;
+  expires_at: Timestamp;
+  created_at: Timestamp;
+}
+
 export interface VaultTokenTable {
   token: string;
   kind: string;
@@ -266,6 +285,8 @@ export interface Database {
   security_question: SecurityQuestionTable;
   identity_document: IdentityDocumentTable;
   vault_token: VaultTokenTable;
+  customer_sign_in: CustomerSignInTable;
+  customer_session: CustomerSessionTable;
   verification_lock: VerificationLockTable;
   not_me_link: NotMeLinkTable;
   security_case: SecurityCaseTable;

@@ -72,6 +72,11 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
+    insertSignInChallenge: (challenge) => verification.insertSignInChallenge(db, challenge),
+    lockSignInChallenge: (id) => verification.lockSignInChallenge(db, id),
+    updateSignInChallenge: (id, changes) => verification.updateSignInChallenge(db, id, changes),
+    insertCustomerSession: (session) => verification.insertCustomerSession(db, session),
+    findCustomerSession: (tokenHash, now) => verification.findCustomerSession(db, tokenHash, now),
     insertVaultToken: (entry) => verification.insertVaultToken(db, entry),
     insertIdentityDocument: (document) => verification.insertIdentityDocument(db, document),
     findIdentityDocument: (id) => verification.findIdentityDocument(db, id),

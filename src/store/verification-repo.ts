@@ -202,3 +202,84 @@ export async function insertVaultToken(
     })
     .execute();
 }
+
+export async function insertSignInChallenge(
+  db: Executor,
+  challenge: { id: string; customerId: string; codeHash: string; expiresAt: string; now: string },
+): Promise<void> {
+  await db
+    .insertInto('customer_sign_in')
+    .values({
+      id: challenge.id,
+      customer_id: challenge.customerId,
+      code_hash: challenge.codeHash,
+      expires_at: challenge.expiresAt,
+      created_at: challenge.now,
+    })
+    .execute();
+}
+
+export async function lockSignInChallenge(db: Executor, id: string) {
+  const row = await db
+    .selectFrom('customer_sign_in')
+    .selectAll()
+    .where('id', '=', id)
+    .forUpdate()
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        customerId: row.customer_id,
+        codeHash: row.code_hash,
+        expiresAt: iso(row.expires_at),
+        attempts: row.attempts,
+        usedAt: isoOrNull(row.used_at),
+      }
+    : null;
+}
+
+export async function updateSignInChallenge(
+  db: Executor,
+  id: string,
+  changes: { attempts: number; usedAt: string | null },
+): Promise<void> {
+  await db
+    .updateTable('customer_sign_in')
+    .set({ attempts: changes.attempts, used_at: changes.usedAt })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function insertCustomerSession(
+  db: Executor,
+  session: { id: string; customerId: string; tokenHash: string; authenticatedAt: string; expiresAt: string },
+): Promise<void> {
+  await db
+    .insertInto('customer_session')
+    .values({
+      id: session.id,
+      customer_id: session.customerId,
+      token_hash: session.tokenHash,
+      authenticated_at: session.authenticatedAt,
+      expires_at: session.expiresAt,
+      created_at: session.authenticatedAt,
+    })
+    .execute();
+}
+
+export async function findCustomerSession(db: Executor, tokenHash: string, now: string) {
+  const row = await db
+    .selectFrom('customer_session')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .where('expires_at', '>', new Date(now))
+    .executeTakeFirst();
+  return row
+    ? {
+        id: row.id,
+        customerId: row.customer_id,
+        authenticatedAt: iso(row.authenticated_at),
+        expiresAt: iso(row.expires_at),
+      }
+    : null;
+}

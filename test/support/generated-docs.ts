@@ -33,7 +33,13 @@ export async function openApiDocument(): Promise<unknown> {
   const server = await buildServer({
     store: {} as Store,
     calendars: new Map(),
-    codes: { newCode: () => '', hash: () => '', matches: () => false },
+    codes: {
+      newCode: () => '',
+      hash: () => '',
+      matches: () => false,
+      newSessionToken: () => ({ token: '', tokenHash: '' }),
+      sessionTokenHash: () => '',
+    },
     answers: { hash: async () => '', verify: async () => false },
     documents: createDocumentCipher(Buffer.alloc(32)),
     vault: {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { sha256Hex } from '../../adapters/audit-signer.ts';
 import { assignChangeRequest } from '../../app/assign-change-request.ts';
 import { checkAccountFactAnswer } from '../../app/check-account-fact.ts';
+import { attachRecentSession } from '../../app/customer-sign-in.ts';
 import { editChangeRequest } from '../../app/edit-change-request.ts';
 import { checkOneTimeCode, sendOneTimeCode } from '../../app/one-time-code.ts';
 import { runChangeRequestCommand } from '../../app/run-change-request-command.ts';
@@ -14,7 +15,7 @@ import { verifyIdentity } from '../../app/verify-identity.ts';
 import { ACCOUNT_FACTS } from '../../core/account-fact-fns.ts';
 import { type ChangeRequestCommand, conflictingFields } from '../../core/change-request-fns.ts';
 import type { Actor, ChangeRequest, Channel } from '../../core/change-request-types.ts';
-import type { Result } from '../../core/result.ts';
+import { fail, type Result } from '../../core/result.ts';
 import { canonicalJson } from '../../core/value-fns.ts';
 import {
   AssignBodySchema,
@@ -42,6 +43,7 @@ import { changeRequestView, timelineEntry } from '../views.ts';
 
 const STAFF_CHANNELS: readonly Channel[] = ['phone', 'email', 'chat', 'in_person'];
 const INTEGRATION_CHANNELS: readonly Channel[] = ['api', 'batch'];
+const SELF_SERVICE_CHANNELS: readonly Channel[] = ['self_service'];
 const problems = {
   400: ProblemSchema,
   401: ProblemSchema,
@@ -88,6 +90,14 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   const api = app.withTypeProvider<ZodTypeProvider>();
   const staff = requireRole('representative', 'team_lead', 'manager', 'admin');
   const staffOrIntegration = requireRole('representative', 'team_lead', 'manager', 'admin', 'integration');
+  const requesters = requireRole(
+    'representative',
+    'team_lead',
+    'manager',
+    'admin',
+    'integration',
+    'customer',
+  );
   const readers = requireRole('representative', 'team_lead', 'manager', 'admin', 'auditor', 'integration');
   const deciders = requireRole('team_lead', 'manager');
 
@@ -100,7 +110,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests',
     {
-      preHandler: staffOrIntegration,
+      preHandler: requireRole('representative', 'team_lead', 'manager', 'admin', 'integration', 'customer'),
       schema: {
         tags: ['change requests'],
         summary: 'Log a change request (procedure step 1)',
@@ -113,9 +123,22 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
     async (request, reply) => {
       const principal = request.principal!;
-      const isIntegration = principal.actor.kind === 'integration';
-      const channel = request.body.channel ?? (isIntegration ? 'api' : 'phone');
-      const allowed = isIntegration ? INTEGRATION_CHANNELS : STAFF_CHANNELS;
+      const kind = principal.actor.kind;
+      // A signed-in customer changes only their own record, through self-service; another id is "not found".
+      if (kind === 'customer' && request.body.customerId !== principal.actor.id)
+        return sendProblem(reply, request, {
+          code: 'CUSTOMER.NOT_FOUND',
+          message: `No customer has id ${request.body.customerId}.`,
+        });
+      const channel =
+        request.body.channel ??
+        (kind === 'integration' ? 'api' : kind === 'customer' ? 'self_service' : 'phone');
+      const allowed =
+        kind === 'integration'
+          ? INTEGRATION_CHANNELS
+          : kind === 'customer'
+            ? SELF_SERVICE_CHANNELS
+            : STAFF_CHANNELS;
       if (!allowed.includes(channel))
         return sendProblem(reply, request, {
           code: 'REQUEST.INVALID',
@@ -136,9 +159,10 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
           isSubmissionConfirmed: request.body.confirmSubmittedValues,
           requester: principal.actor,
           source: sourceOf(request),
+          session: principal.session,
           idempotency: key
             ? {
-                principal: principal.apiKeyId,
+                principal: principal.apiKeyId ?? principal.actor.id,
                 key,
                 requestHash: sha256Hex(canonicalJson(withoutPaymentNumbers(request.body, deps))),
               }
@@ -180,7 +204,15 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.get(
     '/api/v1/change-requests/:id',
     {
-      preHandler: readers,
+      preHandler: requireRole(
+        'representative',
+        'team_lead',
+        'manager',
+        'admin',
+        'auditor',
+        'integration',
+        'customer',
+      ),
       schema: {
         tags: ['change requests'],
         summary: 'A change request with its timeline and propagation status',
@@ -190,7 +222,10 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
     async (request, reply) => {
       const found = await deps.store.findChangeRequest(request.params.id);
-      if (!found)
+      const isOwnOrStaff =
+        found &&
+        (request.principal!.actor.kind !== 'customer' || found.customerId === request.principal!.actor.id);
+      if (!found || !isOwnOrStaff)
         return sendProblem(reply, request, {
           code: 'CHANGE_REQUEST.NOT_FOUND',
           message: `No change request has id ${request.params.id}.`,
@@ -240,17 +275,15 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     guard: typeof staff,
     toCommand: (by: Actor, body: z.infer<B>) => ChangeRequestCommand,
   ) =>
-    command(verb, summary, body, guard, (id, request) =>
-      runChangeRequestCommand(
-        deps,
-        id,
-        request.principal!.actor,
-        () => toCommand(request.principal!.actor, request.body),
-        {
-          expectedVersion: expectedVersionOf(request),
-        },
-      ),
-    );
+    command(verb, summary, body, guard, async (id, request) => {
+      const actor = request.principal!.actor;
+      // A customer acts only on their own requests; another's answers "not found".
+      if (actor.kind === 'customer' && (await deps.store.findChangeRequest(id))?.customerId !== actor.id)
+        return fail('CHANGE_REQUEST.NOT_FOUND', `No change request has id ${id}.`);
+      return runChangeRequestCommand(deps, id, actor, () => toCommand(actor, request.body), {
+        expectedVersion: expectedVersionOf(request),
+      });
+    });
 
   command(
     'verify',
@@ -399,11 +432,31 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
   );
 
+  api.post(
+    '/api/v1/change-requests/:id/recent-session',
+    {
+      preHandler: requireRole('customer'),
+      schema: {
+        tags: ['self-service'],
+        summary: 'Step up: attach a recent sign-in to your own pending request as its verification',
+        params: IdParamsSchema,
+        response: { 200: ChangeRequestViewSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const principal = request.principal!;
+      const result = await attachRecentSession(deps, request.params.id, principal.actor, principal.session!);
+      return result.ok
+        ? changeRequestView(result.value, deps.policy)
+        : sendProblem(reply, request, result.error);
+    },
+  );
+
   decided(
     'confirm',
     'Record that the requester confirmed the read-back values (procedure step 3.3)',
     ConfirmBodySchema,
-    staffOrIntegration,
+    requesters,
     (by, body) => ({ type: 'confirm_read_back', by, revision: body.revision }),
   );
   command(
@@ -510,7 +563,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
   );
 
-  decided('cancel', 'Cancel a request not yet applied', ReasonBodySchema, staffOrIntegration, (by, body) => ({
+  decided('cancel', 'Cancel a request not yet applied', ReasonBodySchema, requesters, (by, body) => ({
     type: 'cancel',
     by,
     reason: body.reason,

@@ -1,0 +1,137 @@
+import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import { fail, ok, type Result } from '../core/result.ts';
+import type { MailSender, Store, UseCaseContext } from './ports.ts';
+import { recordSystemVerification } from './record-system-verification.ts';
+import { inTransaction } from './transaction-fns.ts';
+
+type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction'>; readonly mailer: MailSender };
+
+const MINUTE_MS = 60_000;
+
+/**
+ * Starts a self-service sign-in: a code to the email on file. The answer is the same whether or not the
+ * address belongs to a customer, so the endpoint cannot be used to find out who is a customer.
+ */
+export async function startCustomerSignIn(deps: Deps, email: string): Promise<{ challengeId: string }> {
+  const challengeId = deps.ids.newId();
+  const now = deps.clock.now();
+  const code = deps.codes.newCode();
+  const customer = await deps.store.transaction(async (tx) => {
+    const found = (await tx.listCustomers({ email: email.trim(), limit: 2 })).items;
+    if (found.length !== 1) return null;
+    const lockedUntil = await tx.verificationLockUntil(found[0]!.id, now.toISOString());
+    if (lockedUntil) return null;
+    await tx.insertSignInChallenge({
+      id: challengeId,
+      customerId: found[0]!.id,
+      codeHash: deps.codes.hash(challengeId, code),
+      expiresAt: new Date(
+        now.getTime() + deps.policy.verification.otpLifetimeMinutes * MINUTE_MS,
+      ).toISOString(),
+      now: now.toISOString(),
+    });
+    return found[0]!;
+  });
+  if (customer?.email) {
+    const text = `Your sign-in code is ${code}. It expires in ${deps.policy.verification.otpLifetimeMinutes} minutes. If you did not try to sign in, ignore this message.`;
+    await deps.mailer.send({
+      to: customer.email,
+      subject: 'Your sign-in code',
+      text,
+      html: `<p>${text}</p>`,
+      changeRequestId: null,
+    });
+  }
+  return { challengeId };
+}
+
+/** Completes a sign-in with the code: a short session whose token is answered once and stored only as a hash. */
+export async function completeCustomerSignIn(
+  deps: Deps,
+  challengeId: string,
+  code: string,
+): Promise<Result<{ token: string; expiresAt: string; customerId: string }>> {
+  const now = deps.clock.now();
+  return inTransaction(deps.store, async (tx) => {
+    const challenge = await tx.lockSignInChallenge(challengeId);
+    const isUsable =
+      challenge &&
+      !challenge.usedAt &&
+      challenge.expiresAt > now.toISOString() &&
+      challenge.attempts < deps.policy.verification.otpMaxAttempts;
+    if (!challenge || !isUsable)
+      return fail(
+        'OTP.NOT_USABLE',
+        'This code was used, has expired, or ran out of tries; ask for a new one.',
+      );
+    const isCorrect = deps.codes.matches(challengeId, code.trim(), challenge.codeHash);
+    await tx.updateSignInChallenge(challengeId, {
+      attempts: challenge.attempts + 1,
+      usedAt: isCorrect ? now.toISOString() : null,
+    });
+    if (!isCorrect) {
+      // Committed on purpose: the failed try counts even though the caller is told no.
+      return ok({ token: '', expiresAt: '', customerId: '' });
+    }
+    const { token, tokenHash } = deps.codes.newSessionToken();
+    const expiresAt = new Date(
+      now.getTime() + deps.policy.verification.customerSessionMinutes * MINUTE_MS,
+    ).toISOString();
+    await tx.insertCustomerSession({
+      id: deps.ids.newId(),
+      customerId: challenge.customerId,
+      tokenHash,
+      authenticatedAt: now.toISOString(),
+      expiresAt,
+    });
+    await tx.appendAudit([
+      {
+        chain: challenge.customerId,
+        occurredAt: now.toISOString(),
+        actor: { kind: 'customer', id: challenge.customerId, role: 'customer' },
+        action: 'customer.signed_in',
+        changeRequestId: null,
+        details: { channel: 'email', expiresAt },
+      },
+    ]);
+    return ok({ token, expiresAt, customerId: challenge.customerId });
+  });
+}
+
+/** Is a session's sign-in recent enough to count as verification (else the customer must step up)? */
+export const isRecentSignIn = (authenticatedAt: string, now: Date, minutes: number): boolean =>
+  now.getTime() - Date.parse(authenticatedAt) <= minutes * MINUTE_MS;
+
+/**
+ * Step-up: a customer who signed in again recently attaches that sign-in to their own pending request as its
+ * `recent_session` verification.
+ */
+export async function attachRecentSession(
+  deps: Deps,
+  changeRequestId: string,
+  actor: Actor,
+  session: { id: string; authenticatedAt: string },
+): Promise<Result<ChangeRequest>> {
+  const now = deps.clock.now();
+  if (!isRecentSignIn(session.authenticatedAt, now, deps.policy.verification.recentSessionMinutes))
+    return fail(
+      'AUTH.UNAUTHENTICATED',
+      `Your sign-in is more than ${deps.policy.verification.recentSessionMinutes} minutes old; sign in again to continue.`,
+    );
+  return inTransaction(deps.store, async (tx) => {
+    const request = await tx.lockChangeRequest(changeRequestId);
+    if (!request || request.customerId !== actor.id)
+      return fail('CHANGE_REQUEST.NOT_FOUND', `No change request has id ${changeRequestId}.`);
+    return recordSystemVerification(
+      tx,
+      request,
+      {
+        method: 'recent_session',
+        isPassed: true,
+        evidence: { sessionId: session.id, authenticatedAt: session.authenticatedAt },
+      },
+      SYSTEM_ACTOR,
+      deps,
+    );
+  });
+}
