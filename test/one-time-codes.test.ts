@@ -147,6 +147,19 @@ describe('one-time codes to a contact point on file', () => {
     expect(verified.state).toBe('awaiting_confirmation'); // standard tier: a code on file is enough
   });
 
+  it('will not text a code to a landline', async () => {
+    const customer = await app.addCustomer({ phone: '+61293744000' });
+    const request = (
+      await call('/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'preferredName', value: 'Lana' }],
+      })
+    ).json();
+    const refused = (await call(`/api/v1/change-requests/${request.id}/otp`, { channel: 'sms' })).json();
+    expect(refused).toMatchObject({ code: 'OTP.NO_CONTACT_ON_FILE' });
+    expect(refused.detail).toContain('landline');
+  });
+
   it('refuses a channel with nothing on file', async () => {
     const customer = await app.addCustomer({ phone: null as never });
     const request = (

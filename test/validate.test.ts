@@ -87,6 +87,21 @@ describe('POST /api/v1/validate', () => {
     expect(response.body).not.toContain('60161331926819');
   });
 
+  it('knows a mobile from a landline', async () => {
+    expect((await validate({ field: 'phone', value: '0412 345 678', country: 'AU' })).json().lineType).toBe(
+      'mobile',
+    );
+    expect((await validate({ field: 'phone', value: '(02) 9374 4000', country: 'AU' })).json().lineType).toBe(
+      'fixed_line',
+    );
+    expect((await validate({ field: 'phone', value: '020 7946 0018', country: 'GB' })).json().lineType).toBe(
+      'fixed_line',
+    );
+    expect((await validate({ field: 'phone', value: '+1 212 555 0123' })).json().lineType).toBe(
+      'fixed_line_or_mobile',
+    );
+  });
+
   it('warns about throwaway domains, values already on file, and contact points another customer holds', async () => {
     expect(
       (await validate({ field: 'email', value: 'someone@mailinator.com' })).json().warnings[0].reason,

@@ -1,5 +1,6 @@
 import { decide } from '../core/change-request-fns.ts';
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import { phoneLineType } from '../core/field-validation-fns.ts';
 import { maskFieldValue } from '../core/masking-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
@@ -59,6 +60,11 @@ export async function sendOneTimeCode(
       return fail(
         'OTP.NO_CONTACT_ON_FILE',
         `There is no ${channel === 'email' ? 'email address' : 'phone number'} on file to send a code to; use another method.`,
+      );
+    if (channel === 'sms' && phoneLineType(destination) === 'fixed_line')
+      return fail(
+        'OTP.NO_CONTACT_ON_FILE',
+        'The number on file is a landline, which cannot receive texts; send the code by email or use another method.',
       );
     const sentTo = String(maskFieldValue(channel === 'email' ? 'email' : 'phone', destination));
     const challengeId = deps.ids.newId();

@@ -303,3 +303,18 @@ export function requireValidFieldValue(field: FieldName, raw: unknown, context: 
   if (result.ok) return result;
   return fail('FIELD.INVALID', `The new value for ${field} is not valid.`, { field, errors: result.error });
 }
+
+export type PhoneLineType = 'mobile' | 'fixed_line' | 'fixed_line_or_mobile' | 'other' | 'unknown';
+
+/**
+ * What kind of line a stored (E.164) number is: a code can be texted only to a mobile. North American numbers
+ * do not say, so they answer `fixed_line_or_mobile`.
+ * @example phoneLineType('+61412345678') // 'mobile'
+ */
+export function phoneLineType(e164: string): PhoneLineType {
+  const type = parsePhoneNumberFromString(e164)?.getType();
+  if (type === 'MOBILE') return 'mobile';
+  if (type === 'FIXED_LINE') return 'fixed_line';
+  if (type === 'FIXED_LINE_OR_MOBILE') return 'fixed_line_or_mobile';
+  return type ? 'other' : 'unknown';
+}

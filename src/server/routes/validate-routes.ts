@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isDisposableDomain } from '../../adapters/disposable-domains.ts';
 import { FieldNameSchema } from '../../core/customer-types.ts';
-import { type FieldProblem, validateFieldValue } from '../../core/field-validation-fns.ts';
+import { type FieldProblem, phoneLineType, validateFieldValue } from '../../core/field-validation-fns.ts';
 import { checkBankAccount, checkCard, fieldWarnings } from '../../core/payment-input-fns.ts';
 import type { Result } from '../../core/result.ts';
 import { isSameValue } from '../../core/value-fns.ts';
@@ -40,6 +40,10 @@ export function registerValidateRoutes(app: FastifyInstance, deps: ServerDeps): 
             normalized: z.unknown(),
             errors: z.array(ProblemItemSchema),
             warnings: z.array(ProblemItemSchema),
+            lineType: z
+              .enum(['mobile', 'fixed_line', 'fixed_line_or_mobile', 'other', 'unknown'])
+              .optional()
+              .describe('For phone numbers: a code can be texted only to a mobile.'),
           }),
           400: ProblemSchema,
           401: ProblemSchema,
@@ -102,7 +106,15 @@ export function registerValidateRoutes(app: FastifyInstance, deps: ServerDeps): 
               'Another customer holds this contact point; a change to it will be escalated for review.',
           });
       }
-      return { valid: true, normalized: checked.value, errors: [], warnings };
+      return {
+        valid: true,
+        normalized: checked.value,
+        errors: [],
+        warnings,
+        ...(field === 'phone' && typeof checked.value === 'string'
+          ? { lineType: phoneLineType(checked.value) }
+          : {}),
+      };
     },
   );
 }
