@@ -445,3 +445,22 @@ describe('self-service sign-in and the recent-session check', () => {
     expect((await app.call(token, 'GET', `/api/v1/change-requests/${phone.id}`)).statusCode).toBe(401);
   });
 });
+
+describe('limits on the public endpoints', () => {
+  it('answers 429 problem+json with Retry-After once one address asks for too many sign-in codes, and only that address', async () => {
+    const ask = (remoteAddress: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/api/v1/customer-sessions',
+        payload: { email: 'nobody@example.com' },
+        remoteAddress,
+      });
+    for (let i = 0; i < 10; i++) expect((await ask('192.0.2.10')).statusCode).toBe(202);
+    const refused = await ask('192.0.2.10');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(refused.headers['retry-after']).toBeDefined();
+    expect(refused.json().code).toBe('REQUEST.RATE_LIMITED');
+    expect((await ask('192.0.2.11')).statusCode).toBe(202);
+  });
+});

@@ -10,6 +10,8 @@ export const ERROR_CATALOGUE = {
   'REQUEST.TOO_LARGE': { status: 413, exitCode: 64, title: 'The request is too large' },
   /** The route does not exist. */
   'REQUEST.ROUTE_NOT_FOUND': { status: 404, exitCode: 64, title: 'No such endpoint' },
+  /** Too many attempts from this address at a public endpoint (sign-in, "this wasn't me"); wait for `Retry-After`. */
+  'REQUEST.RATE_LIMITED': { status: 429, exitCode: 75, title: 'Too many attempts' },
   /** No credentials, or credentials that match no active API key. */
   'AUTH.UNAUTHENTICATED': { status: 401, exitCode: 77, title: 'Authentication required' },
   /** The caller's role may not perform this action. */

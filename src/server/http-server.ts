@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import {
@@ -87,6 +88,16 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     reply.type(metrics.registry.contentType).send(await metrics.render()),
   );
 
+  // Only the public endpoints are limited (each route names its limit); staff and integrations are keyed and audited.
+  // The counts are per process: behind several servers, each allows the limit (see SECURITY notes in the README).
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'REQUEST.RATE_LIMITED',
+      message: `Too many attempts from this address; try again in ${context.after}.`,
+    }),
+  });
   registerNotMeRoutes(app, deps);
   registerCustomerSessionRoutes(app, deps);
 

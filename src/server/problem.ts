@@ -73,6 +73,8 @@ export function handleError(
         'The request body could not be read; send JSON with Content-Type: application/json.',
       ),
     );
+  if (error.code === 'REQUEST.RATE_LIMITED')
+    return sendProblem(reply, request, problem('REQUEST.RATE_LIMITED', error.message));
   if (error.code && UNAVAILABLE_CODES.has(error.code)) {
     request.log.error({ err: { code: error.code } }, 'database unavailable');
     reply.header('retry-after', '5');

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { completeCustomerSignIn, startCustomerSignIn } from '../../app/customer-sign-in.ts';
 import { ProblemSchema } from '../api-schemas.ts';
 import { sendProblem } from '../problem.ts';
+import { PUBLIC_RATE_LIMITS } from '../public-rate-limits.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 /** Self-service sign-in, open to anyone: a code to the email on file, then a short session token. */
@@ -13,13 +14,18 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
   api.post(
     '/api/v1/customer-sessions',
     {
+      config: { rateLimit: PUBLIC_RATE_LIMITS.signInStart },
       schema: {
         tags: ['self-service'],
         summary:
           'Ask for a sign-in code by email (the same answer whether or not the address is a customer’s)',
         security: [],
         body: z.strictObject({ email: z.email().max(254) }),
-        response: { 202: z.object({ challengeId: z.string(), message: z.string() }), 400: ProblemSchema },
+        response: {
+          202: z.object({ challengeId: z.string(), message: z.string() }),
+          400: ProblemSchema,
+          429: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {
@@ -34,6 +40,7 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
   api.post(
     '/api/v1/customer-sessions/verify',
     {
+      config: { rateLimit: PUBLIC_RATE_LIMITS.signInVerify },
       schema: {
         tags: ['self-service'],
         summary:
@@ -48,6 +55,7 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
           400: ProblemSchema,
           409: ProblemSchema,
           422: ProblemSchema,
+          429: ProblemSchema,
         },
       },
     },

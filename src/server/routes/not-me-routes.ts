@@ -6,6 +6,7 @@ import { ERROR_CATALOGUE } from '../../core/error-catalogue.ts';
 import type { DomainError } from '../../core/result.ts';
 import { ProblemSchema } from '../api-schemas.ts';
 import { sendProblem } from '../problem.ts';
+import { PUBLIC_RATE_LIMITS } from '../public-rate-limits.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 const TokenParamsSchema = z.object({
@@ -75,6 +76,7 @@ export function registerNotMeRoutes(app: FastifyInstance, deps: ServerDeps): voi
   api.post(
     '/not-me/:token',
     {
+      config: { rateLimit: PUBLIC_RATE_LIMITS.notMe },
       schema: {
         tags: ['customers'],
         summary: "Report a change as not the customer's: freezes the record, opens a high-priority case",
@@ -85,6 +87,7 @@ export function registerNotMeRoutes(app: FastifyInstance, deps: ServerDeps): voi
           404: ProblemSchema,
           409: ProblemSchema,
           410: ProblemSchema,
+          429: ProblemSchema,
         },
       },
     },
