@@ -1,4 +1,5 @@
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import { isRecentSignIn } from '../core/policy-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import type { MailSender, Store, UseCaseContext } from './ports.ts';
 import { recordSystemVerification } from './record-system-verification.ts';
@@ -98,10 +99,6 @@ export async function completeCustomerSignIn(
   });
 }
 
-/** Is a session's sign-in recent enough to count as verification (else the customer must step up)? */
-export const isRecentSignIn = (authenticatedAt: string, now: Date, minutes: number): boolean =>
-  now.getTime() - Date.parse(authenticatedAt) <= minutes * MINUTE_MS;
-
 /**
  * Step-up: a customer who signed in again recently attaches that sign-in to their own pending request as its
  * `recent_session` verification.
@@ -113,7 +110,9 @@ export async function attachRecentSession(
   session: { id: string; authenticatedAt: string },
 ): Promise<Result<ChangeRequest>> {
   const now = deps.clock.now();
-  if (!isRecentSignIn(session.authenticatedAt, now, deps.policy.verification.recentSessionMinutes))
+  if (
+    !isRecentSignIn(session.authenticatedAt, now.toISOString(), deps.policy.verification.recentSessionMinutes)
+  )
     return fail(
       'AUTH.UNAUTHENTICATED',
       `Your sign-in is more than ${deps.policy.verification.recentSessionMinutes} minutes old; sign in again to continue.`,

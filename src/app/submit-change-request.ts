@@ -13,6 +13,7 @@ import {
   SYSTEM_ACTOR,
   type Verification,
 } from '../core/change-request-types.ts';
+import { isRecentSignIn } from '../core/policy-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
@@ -155,9 +156,7 @@ function intakeVerifications(
   recentSessionMinutes: number,
 ): Verification[] {
   if (input.requester.kind === 'customer' && input.session) {
-    const isRecent =
-      Date.parse(now) - Date.parse(input.session.authenticatedAt) <= recentSessionMinutes * 60_000;
-    return isRecent
+    return isRecentSignIn(input.session.authenticatedAt, now, recentSessionMinutes)
       ? [
           {
             id,

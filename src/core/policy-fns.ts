@@ -144,3 +144,7 @@ export function describeNextSteps(policy: Policy, tier: RiskTier, needsApproval:
     'A confirmation is sent to you; use its link if you did not ask for this change.',
   ];
 }
+
+/** Is a self-service sign-in recent enough to count as verification (else the customer must step up)? */
+export const isRecentSignIn = (authenticatedAt: string, now: string, recentSessionMinutes: number): boolean =>
+  Date.parse(now) - Date.parse(authenticatedAt) <= recentSessionMinutes * 60_000;
