@@ -4,6 +4,7 @@ import { fail, ok, type Result } from '../core/result.ts';
 import type { Store, UseCaseContext } from './ports.ts';
 import { recordSystemVerification } from './record-system-verification.ts';
 import { inTransaction } from './transaction-fns.ts';
+import { checkVerificationLock } from './verification-lock.ts';
 
 /**
  * A representative asks for a detail of the account from the script and types the answer; Amend compares it
@@ -20,13 +21,8 @@ export function checkAccountFactAnswer(
   return inTransaction<{ isCorrect: boolean; request: ChangeRequest }>(deps.store, async (tx) => {
     const request = await tx.lockChangeRequest(changeRequestId);
     if (!request) return fail('CHANGE_REQUEST.NOT_FOUND', `No change request has id ${changeRequestId}.`);
-    const lockedUntil = await tx.verificationLockUntil(request.customerId, now);
-    if (lockedUntil)
-      return fail(
-        'CUSTOMER.VERIFICATION_LOCKED',
-        `Too many failed checks: changes are locked until ${lockedUntil}.`,
-        { lockedUntil },
-      );
+    const unlocked = await checkVerificationLock(tx, request.customerId, now);
+    if (!unlocked.ok) return unlocked;
     const customer = await tx.findCustomer(request.customerId);
     if (!customer) return fail('CUSTOMER.NOT_FOUND', `No customer has id ${request.customerId}.`);
     const isCorrect = checkAccountFact(customer, fact, answer);

@@ -13,6 +13,7 @@ import {
   type UseCaseContext,
 } from './ports.ts';
 import { inTransaction } from './transaction-fns.ts';
+import { checkVerificationLock } from './verification-lock.ts';
 
 type Deps = UseCaseContext & {
   readonly store: Pick<Store, 'transaction'>;
@@ -47,13 +48,8 @@ export async function sendOneTimeCode(
         'CHANGE_REQUEST.ILLEGAL_TRANSITION',
         `Change request ${changeRequestId} is ${request.state}; codes are for requests awaiting verification.`,
       );
-    const lockedUntil = await tx.verificationLockUntil(request.customerId, now.toISOString());
-    if (lockedUntil)
-      return fail(
-        'CUSTOMER.VERIFICATION_LOCKED',
-        `Too many failed checks: changes are locked until ${lockedUntil}.`,
-        { lockedUntil },
-      );
+    const unlocked = await checkVerificationLock(tx, request.customerId, now.toISOString());
+    if (!unlocked.ok) return unlocked;
     const customer = await tx.findCustomer(request.customerId);
     const destination = channel === 'email' ? customer?.email : customer?.phone;
     if (!destination)

@@ -4,6 +4,7 @@ import { fail, ok, type Result } from '../core/result.ts';
 import type { AnswerHasher, Store, UseCaseContext } from './ports.ts';
 import { recordSystemVerification } from './record-system-verification.ts';
 import { inTransaction } from './transaction-fns.ts';
+import { checkVerificationLock } from './verification-lock.ts';
 
 type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction'>; readonly answers: AnswerHasher };
 
@@ -76,13 +77,8 @@ export async function checkKnowledgeAnswer(
   return inTransaction<{ isCorrect: boolean; request: ChangeRequest }>(deps.store, async (tx) => {
     const request = await tx.lockChangeRequest(changeRequestId);
     if (!request) return fail('CHANGE_REQUEST.NOT_FOUND', `No change request has id ${changeRequestId}.`);
-    const lockedUntil = await tx.verificationLockUntil(request.customerId, now);
-    if (lockedUntil)
-      return fail(
-        'CUSTOMER.VERIFICATION_LOCKED',
-        `Too many failed checks: changes are locked until ${lockedUntil}.`,
-        { lockedUntil },
-      );
+    const unlocked = await checkVerificationLock(tx, request.customerId, now);
+    if (!unlocked.ok) return unlocked;
     const saved = await recordSystemVerification(
       tx,
       request,

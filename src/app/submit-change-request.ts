@@ -19,6 +19,7 @@ import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
 import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
 import { raiseAnomalies } from './raise-anomalies.ts';
 import { inTransaction } from './transaction-fns.ts';
+import { checkVerificationLock } from './verification-lock.ts';
 
 export interface SubmitChangeRequestInput {
   readonly customerId: string;
@@ -69,13 +70,8 @@ export async function submitChangeRequest(
       return fail('CUSTOMER.NOT_FOUND', `No customer has id ${input.customerId}.`, {
         customerId: input.customerId,
       });
-    const lockedUntil = await tx.verificationLockUntil(customer.id, now);
-    if (lockedUntil)
-      return fail(
-        'CUSTOMER.VERIFICATION_LOCKED',
-        `Too many failed identity checks: changes for this customer are locked until ${lockedUntil}.`,
-        { lockedUntil },
-      );
+    const unlocked = await checkVerificationLock(tx, customer.id, now);
+    if (!unlocked.ok) return unlocked;
     const received = receiveChangeRequest(
       {
         id: deps.ids.newId(),

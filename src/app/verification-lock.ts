@@ -1,0 +1,18 @@
+import { fail, ok, type Result } from '../core/result.ts';
+import type { Store } from './ports.ts';
+
+/** Refuses while the customer is in the cool-down that follows too many failed identity checks. */
+export async function checkVerificationLock(
+  tx: Pick<Store, 'verificationLockUntil'>,
+  customerId: string,
+  now: string,
+): Promise<Result<void>> {
+  const lockedUntil = await tx.verificationLockUntil(customerId, now);
+  return lockedUntil
+    ? fail(
+        'CUSTOMER.VERIFICATION_LOCKED',
+        `Too many failed identity checks: changes for this customer are locked until ${lockedUntil}.`,
+        { lockedUntil },
+      )
+    : ok(undefined);
+}
