@@ -9,14 +9,16 @@ import { apiKeyIssuer } from '../src/adapters/api-keys.ts';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../src/adapters/calendars.ts';
 import { createDocumentCipher } from '../src/adapters/document-cipher.ts';
+import { createFieldCipher } from '../src/adapters/field-cipher.ts';
 import { createLinkSigner } from '../src/adapters/link-signer.ts';
 import { createMailCatcher } from '../src/adapters/mail/mail-catcher.ts';
 import { createOneTimeCodes } from '../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../src/adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../src/adapters/sms/catcher-sms-sender.ts';
+import { staffCredentialKit } from '../src/adapters/staff-credentials.ts';
 import { systemClock, uuidV7Ids } from '../src/adapters/system-clock.ts';
 import { createDevelopmentVault } from '../src/adapters/vault/development-vault.ts';
-import { enrolIntegration } from '../src/app/enrol-staff-user.ts';
+import { enrolIntegration } from '../src/app/enrol-integration.ts';
 import { registerCustomers } from '../src/app/register-customers.ts';
 import { newCustomer } from '../src/core/customer-fns.ts';
 import { buildServer } from '../src/server/http-server.ts';
@@ -94,7 +96,15 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
   await migrate(database);
   const policy = loadPolicyFile(DEFAULT_POLICY_FILE);
   if (!policy.ok) throw new Error(policy.error.message);
-  const store = createStore(database.db, sha256Hex);
+  const store = createStore(
+    database.db,
+    sha256Hex,
+    createFieldCipher({
+      current: 'bench',
+      keys: { bench: randomBytes(32).toString('base64') },
+      blindIndexKey: randomBytes(32).toString('base64'),
+    }),
+  );
   const now = new Date().toISOString();
   const customers = Array.from({ length: CUSTOMERS }, (_, index) => {
     const built = newCustomer(
@@ -139,6 +149,10 @@ async function benchEngine(engine: 'pglite' | 'postgres'): Promise<Run[]> {
     mailer: createMailCatcher({ store, ids: uuidV7Ids, clock: systemClock }),
     sms: createCatcherSmsSender({ store, ids: uuidV7Ids, clock: systemClock }),
     isDatabaseReachable: () => isDatabaseReachable(database.db),
+    credentials: staffCredentialKit,
+    secureCookies: 'auto',
+    // The benchmark measures throughput, not the abuse limits.
+    submissionLimits: { perMinutePerAddress: 10_000_000, perHourPerCustomer: 10_000_000 },
   });
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   const runs: Run[] = [];

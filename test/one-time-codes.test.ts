@@ -447,20 +447,32 @@ describe('self-service sign-in and the recent-session check', () => {
 });
 
 describe('limits on the public endpoints', () => {
+  const ask = (remoteAddress: string, email: string) =>
+    app.server.inject({
+      method: 'POST',
+      url: '/api/v1/customer-sessions',
+      payload: { email },
+      remoteAddress,
+    });
+
   it('answers 429 problem+json with Retry-After once one address asks for too many sign-in codes, and only that address', async () => {
-    const ask = (remoteAddress: string) =>
-      app.server.inject({
-        method: 'POST',
-        url: '/api/v1/customer-sessions',
-        payload: { email: 'nobody@example.com' },
-        remoteAddress,
-      });
-    for (let i = 0; i < 10; i++) expect((await ask('192.0.2.10')).statusCode).toBe(202);
-    const refused = await ask('192.0.2.10');
+    for (let i = 0; i < 10; i++)
+      expect((await ask('192.0.2.10', `nobody${i}@example.com`)).statusCode).toBe(202);
+    const refused = await ask('192.0.2.10', 'nobody10@example.com');
     expect(refused.statusCode).toBe(429);
     expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(refused.headers['retry-after']).toBeDefined();
     expect(refused.json().code).toBe('REQUEST.RATE_LIMITED');
-    expect((await ask('192.0.2.11')).statusCode).toBe(202);
+    expect((await ask('192.0.2.11', 'nobody11@example.com')).statusCode).toBe(202);
+  });
+
+  it('limits codes per email address too, whichever addresses ask', async () => {
+    for (let i = 0; i < 5; i++)
+      expect((await ask(`198.51.100.${i + 1}`, 'Target@Example.com')).statusCode).toBe(202);
+    const refused = await ask('198.51.100.99', 'target@example.com');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('REQUEST.RATE_LIMITED');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await ask('198.51.100.99', 'someone.else@example.com')).statusCode).toBe(202);
   });
 });

@@ -95,6 +95,33 @@ export interface ApiKeyRecord {
   readonly name: string;
   readonly role: Role;
   readonly staffUserId: string | null;
+  /** The actions (docs/roles.md) the key is limited to; null means all its role allows. */
+  readonly scopes: readonly string[] | null;
+}
+
+export interface ApiKeySummary extends ApiKeyRecord {
+  readonly createdAt: string;
+  readonly revokedAt: string | null;
+  readonly lastUsedAt: string | null;
+}
+
+/** What sign-in needs about a staff member; the TOTP secret is opened by the store (sealed at rest). */
+export interface StaffCredentials {
+  readonly user: StaffUser;
+  readonly passwordHash: string | null;
+  readonly totpSecret: string | null;
+  readonly totpLastStep: number | null;
+  readonly failedSignIns: number;
+  readonly lockedUntil: string | null;
+}
+
+export interface StaffSession {
+  readonly id: string;
+  readonly user: StaffUser;
+  readonly csrfHash: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  readonly absoluteExpiresAt: string;
 }
 
 export interface Page<T> {
@@ -121,6 +148,9 @@ export interface Store {
   lockCustomer(id: string): Promise<Customer | null>;
   updateCustomer(customer: Customer, expectedVersion: number): Promise<boolean>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
+  /** Seals up to `limit` customers still in clear or under an older key with the current key (key rotation). */
+  resealCustomers(limit: number): Promise<{ examined: number; resealed: number }>;
+  countCustomersToReseal(): Promise<number>;
   /** Other customers holding this email (case-insensitive) or phone: a contact point must identify one customer. */
   customersWithContact(
     contact: { email?: string | undefined; phone?: string | undefined },
@@ -163,6 +193,12 @@ export interface Store {
   listDueChangeRequests(now: string, limit: number): Promise<{ expired: string[]; overdue: string[] }>;
 
   appendAudit(drafts: readonly AuditEntryDraft[]): Promise<AuditEntry[]>;
+  /** An entry with its sealed values opened (see AuditEntryDraft): for the audited "read full values" action. */
+  findAuditEntryValues(
+    id: number,
+  ): Promise<{ entry: StoredAuditEntry; values: Readonly<Record<string, unknown>> } | null>;
+  /** Every entry of one chain in order, sealed values opened: for a data subject's export only. */
+  openedAuditTrail(chain: string): Promise<StoredAuditEntry[]>;
   listAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; nextCursor: number | null }>;
   auditEntriesInChainOrder(
     after: { chain: string; seq: number } | null,
@@ -380,9 +416,41 @@ export interface Store {
     body: unknown;
   }): Promise<void>;
 
+  findStaffUser(id: string): Promise<StaffUser | null>;
+  findStaffCredentials(email: string): Promise<StaffCredentials | null>;
+  updateStaffSignInState(
+    userId: string,
+    state: { failedSignIns: number; lockedUntil: string | null; totpLastStep?: number },
+  ): Promise<void>;
+  setStaffCredentials(
+    userId: string,
+    credentials: { passwordHash: string; totpSecret?: string },
+  ): Promise<void>;
+  insertStaffSession(session: {
+    id: string;
+    staffUserId: string;
+    tokenHash: string;
+    csrfHash: string;
+    now: string;
+    absoluteExpiresAt: string;
+  }): Promise<void>;
+  /** The session with this token hash unless revoked (idle and absolute limits are the caller's rule). */
+  findStaffSession(tokenHash: string): Promise<StaffSession | null>;
+  touchStaffSession(id: string, at: string): Promise<void>;
+  /** Revokes one session, or every session of a staff member (optionally but one); answers how many. */
+  revokeStaffSessions(
+    which: { sessionId: string } | { staffUserId: string; exceptSessionId?: string },
+    at: string,
+  ): Promise<number>;
+  listApiKeys(): Promise<ApiKeySummary[]>;
+  revokeApiKey(id: string, at: string): Promise<boolean>;
+  touchApiKey(id: string, at: string): Promise<void>;
   findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
   insertStaffUser(user: StaffUser, now: string): Promise<void>;
-  insertApiKey(key: ApiKeyRecord & { keyHash: string }, now: string): Promise<void>;
+  insertApiKey(
+    key: Omit<ApiKeyRecord, 'scopes'> & { keyHash: string; scopes?: readonly string[] | null },
+    now: string,
+  ): Promise<void>;
   listStaffUsers(): Promise<StaffUser[]>;
 }
 
@@ -406,6 +474,23 @@ export interface OneTimeCodes {
   /** A fresh bearer token for a customer session (`cst_…`), and the hash under which it is stored. */
   newSessionToken(): { token: string; tokenHash: string };
   sessionTokenHash(token: string): string;
+}
+
+/** What staff sign-in needs from cryptography: password hashing, TOTP, random tokens. */
+export interface StaffCredentialKit {
+  hashPassword(password: string): Promise<string>;
+  /** False for a null hash too, after the same work, so unknown accounts cannot be told apart by timing. */
+  verifyPassword(stored: string | null, password: string): Promise<boolean>;
+  /** A random initial password, shown once. */
+  newPassword(): string;
+  newTotpSecret(): string;
+  totpUri(secret: string, account: string): string;
+  /** The TOTP time step the code belongs to (within one step of now), or null when it is wrong. */
+  totpStep(secret: string, code: string, now: Date): number | null;
+  /** The current code: for tests and the demo's printed credentials. */
+  totpCode(secret: string, now: Date): string;
+  newToken(prefix: string): { token: string; tokenHash: string };
+  tokenHash(token: string): string;
 }
 
 /** Hashes security answers (argon2id); a stolen database yields no answers. */
@@ -597,6 +682,20 @@ export const decisionContext = (context: UseCaseContext) => ({
   now: context.clock.now().toISOString(),
   calendars: context.calendars,
 });
+
+/**
+ * Encrypts personal values at rest (AES-256-GCM, key id stored with each value, keys outside the database) and
+ * derives blind indexes for equality lookups. `owner` binds a value to its row: a value moved to another row
+ * does not open.
+ */
+export interface FieldCipher {
+  readonly currentKeyId: string;
+  seal(plaintext: string, owner: string): string;
+  open(sealed: string, owner: string): string;
+  keyIdOf(sealed: string): string;
+  hasKey(keyId: string): boolean;
+  blindIndex(kind: 'email' | 'phone', value: string): string;
+}
 
 /** Makes new API keys: the plaintext (shown once) and the digest that is stored. */
 export interface ApiKeyIssuer {

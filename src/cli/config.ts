@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { z } from 'zod';
+import { type DataKeyFile, DataKeyFileSchema } from '../adapters/field-cipher.ts';
 import { DEFAULT_POLICY_FILE } from '../adapters/policy-file.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 
@@ -30,6 +31,25 @@ const ConfigSchema = z.object({
   AMEND_NOT_ME_LINK_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   AMEND_LINK_SIGNING_KEY_FILE: z.string().min(1).optional(),
   AMEND_DOCUMENT_KEY_FILE: z.string().min(1).optional(),
+  AMEND_DATA_KEYS_FILE: z.string().min(1).optional(),
+  AMEND_DATA_KEYS: z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({
+          code: 'custom',
+          message: 'Must be the JSON of a data keys file (see SECURITY.md).',
+        });
+        return z.NEVER;
+      }
+    })
+    .pipe(DataKeyFileSchema)
+    .optional(),
+  AMEND_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
+  AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS: z.coerce.number().int().min(1).default(600),
+  AMEND_SUBMISSIONS_PER_HOUR_PER_CUSTOMER: z.coerce.number().int().min(1).default(30),
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
   SMS_GATEWAY_TOKEN: z.string().min(1).optional(),
   AMEND_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -54,6 +74,12 @@ export interface Config {
   readonly linkKeyFile: string;
   readonly smsGateway: { url: string; token: string } | null;
   readonly documentKeyFile: string;
+  /** The data keys: from AMEND_DATA_KEYS when set, else this file (created on first use). */
+  readonly dataKeys: DataKeyFile | null;
+  readonly dataKeysFile: string;
+  /** `always` marks the staff session cookie Secure even behind a proxy that speaks HTTP to Amend. */
+  readonly secureCookies: 'auto' | 'always';
+  readonly submissionLimits: { perMinutePerAddress: number; perHourPerCustomer: number };
 }
 
 /** Reads the configuration from the environment; an error names the variable and what to set it to. */
@@ -88,6 +114,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
     linkKeyFile:
       values.AMEND_LINK_SIGNING_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'link-signing.key'),
     documentKeyFile: values.AMEND_DOCUMENT_KEY_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'document.key'),
+    dataKeys: values.AMEND_DATA_KEYS ?? null,
+    dataKeysFile: values.AMEND_DATA_KEYS_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'data-keys.json'),
+    secureCookies: values.AMEND_SECURE_COOKIES,
+    submissionLimits: {
+      perMinutePerAddress: values.AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS,
+      perHourPerCustomer: values.AMEND_SUBMISSIONS_PER_HOUR_PER_CUSTOMER,
+    },
     smsGateway: values.SMS_GATEWAY_URL
       ? { url: values.SMS_GATEWAY_URL, token: values.SMS_GATEWAY_TOKEN ?? '' }
       : null,

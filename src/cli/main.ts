@@ -9,6 +9,7 @@ import {
   buildConnectedSystems,
   loadConnectedSystemsFile,
 } from '../adapters/connectors/connected-systems-config.ts';
+import { addDataKey } from '../adapters/field-cipher.ts';
 import { renderMonthlyReportPdf } from '../adapters/report/monthly-report-pdf.ts';
 import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
@@ -16,6 +17,7 @@ import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-c
 import type { ConnectedSystem } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
+import { resealAllCustomers } from '../app/rotate-data-keys.ts';
 import { verifyAuditLog } from '../app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
@@ -71,7 +73,14 @@ function connectedSystemsFor(runtime: Runtime): Map<string, ConnectedSystem> {
 
 function printCredentials(credentials: DemoCredentials): string {
   const lines = [
-    'Demo sign-in: send an API key as "Authorization: Bearer <key>".',
+    'Demo staff sign-in (POST /api/v1/staff-sessions): email, password and the TOTP code of the secret',
+    '(add the secret to an authenticator app, or: oathtool --totp -b <secret>).',
+    ...credentials.staff.map(
+      (member) =>
+        `  ${member.role.padEnd(15)} ${member.email.padEnd(28)} password ${member.password}  TOTP secret ${member.totpSecret}`,
+    ),
+    '',
+    'API keys, for scripts and integrations: send as "Authorization: Bearer <key>".',
     ...credentials.staff.map(
       (member) => `  ${member.role.padEnd(15)} ${member.displayName.padEnd(22)} ${member.apiKey}`,
     ),
@@ -492,6 +501,49 @@ audit
           ? `Wrote checkpoint ${written.map((c) => c.sequence).join(', ')} over ${written.reduce((n, c) => n + c.heads.length, 0)} chain heads.\n`
           : 'Nothing moved since the last checkpoint.\n',
       );
+    }),
+  );
+
+const keys = program.command('keys').description('The data keys that encrypt personal fields at rest');
+
+keys
+  .command('rotate')
+  .description(
+    'Add a new data key, make it current, and re-encrypt every customer with it in batches while the service runs',
+  )
+  .option('--reseal-only', 'do not add a key; re-encrypt what is not yet under the current key')
+  .action((options: { resealOnly?: boolean }) =>
+    withRuntime({ isMigrating: true }, async (runtime) => {
+      if (runtime.config.dataKeys)
+        exitWith({
+          code: 'CONFIG.INVALID',
+          message:
+            'The data keys come from AMEND_DATA_KEYS: add the new key there (first as "current", keeping the old ones), restart, then run "amend keys rotate --reseal-only".',
+        });
+      if (!options.resealOnly) {
+        const added = addDataKey(runtime.config.dataKeysFile);
+        process.stdout.write(
+          `Added data key ${added.keyId} (was ${added.previous}); running servers pick it up within seconds.\n`,
+        );
+        // Let every process see the new key before re-encrypting, so none keeps writing under the old one.
+        await new Promise((resolve) => setTimeout(resolve, 2_500));
+      }
+      const bar = new SingleBar(
+        { format: 'Re-encrypting {bar} {value}/{total} customers' },
+        Presets.shades_classic,
+      );
+      let started = false;
+      const outcome = await resealAllCustomers(runtime.store, (done, total) => {
+        if (!started) bar.start(total, 0);
+        started = true;
+        bar.update(Math.min(done, total));
+      });
+      if (started) bar.stop();
+      process.stdout.write(
+        `Re-encrypted ${outcome.resealed} customers under key ${runtime.cipher.currentKeyId}; ${outcome.remaining} left.\n` +
+          'Keep the old keys in the file: audit entries are append-only and stay sealed under the key they were written with.\n',
+      );
+      if (outcome.remaining > 0) process.exitCode = 1;
     }),
   );
 

@@ -2,6 +2,7 @@ import { argon2AnswerHasher } from '../adapters/answer-hasher.ts';
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
 import { calendarsFor } from '../adapters/calendars.ts';
 import { createDocumentCipher } from '../adapters/document-cipher.ts';
+import { createFieldCipher, createFileFieldCipher } from '../adapters/field-cipher.ts';
 import { createLinkSigner, loadOrCreateSecretKey } from '../adapters/link-signer.ts';
 import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
 import { createSmtpMailer } from '../adapters/mail/smtp-mailer.ts';
@@ -9,6 +10,7 @@ import { createOneTimeCodes } from '../adapters/one-time-codes.ts';
 import { loadPolicyFile } from '../adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../adapters/sms/catcher-sms-sender.ts';
 import { createHttpSmsSender } from '../adapters/sms/http-sms-sender.ts';
+import { staffCredentialKit } from '../adapters/staff-credentials.ts';
 import { systemClock, uuidV7Ids } from '../adapters/system-clock.ts';
 import { createDevelopmentVault } from '../adapters/vault/development-vault.ts';
 import type {
@@ -17,13 +19,16 @@ import type {
   Clock,
   ConfirmationSettings,
   DocumentCipher,
+  FieldCipher,
   IdSource,
   MailSender,
   OneTimeCodes,
   SmsSender,
+  StaffCredentialKit,
   Store,
   Vault,
 } from '../app/ports.ts';
+import { resealAllCustomers } from '../app/rotate-data-keys.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
@@ -49,6 +54,9 @@ export interface Runtime {
   readonly answers: AnswerHasher;
   readonly documents: DocumentCipher;
   readonly vault: Vault;
+  readonly cipher: FieldCipher;
+  readonly credentials: StaffCredentialKit;
+  readonly secureCookies: 'auto' | 'always';
   close(): Promise<void>;
 }
 
@@ -76,13 +84,27 @@ export async function openRuntime(
     );
   }
   const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
-  const store = createStore(database.db, sha256Hex);
+  let cipher: FieldCipher;
+  try {
+    cipher = config.dataKeys
+      ? createFieldCipher(config.dataKeys)
+      : createFileFieldCipher(config.dataKeysFile);
+  } catch (error) {
+    await database.close();
+    return fail('CONFIG.INVALID', (error as Error).message);
+  }
+  const store = createStore(database.db, sha256Hex, cipher);
+  // Rows from before encryption at rest (or under a retired key) are sealed now, in batches, before serving.
+  if (options.isMigrating) await resealAllCustomers(store, () => {});
   const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
   const linkKey = loadOrCreateSecretKey(config.linkKeyFile);
   return ok({
     config,
     database,
     store,
+    cipher,
+    credentials: staffCredentialKit,
+    secureCookies: config.secureCookies,
     policy: policy.value,
     signer,
     clock: systemClock,

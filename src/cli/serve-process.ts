@@ -3,6 +3,7 @@ import type { ConnectedSystem } from '../app/ports.ts';
 import { sweepChangeRequests } from '../app/sweep-change-requests.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { buildServer } from '../server/http-server.ts';
+import { loggerOptions } from '../server/logging.ts';
 import { isDatabaseReachable } from '../store/store.ts';
 import { createOutboxWorker, type OutboxWorker } from '../worker/outbox-worker.ts';
 import type { Runtime } from './runtime.ts';
@@ -65,16 +66,13 @@ export async function runProcess(
   let server: FastifyInstance | null = null;
   if (parts.isServing) {
     server = await buildServer(
-      { ...runtime, isDatabaseReachable: () => isDatabaseReachable(runtime.database.db) },
       {
-        logger: {
-          level: config.logLevel,
-          // Credentials and personal data never reach the log.
-          redact: {
-            paths: ['req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]'],
-            censor: '[redacted]',
-          },
-        },
+        ...runtime,
+        submissionLimits: config.submissionLimits,
+        isDatabaseReachable: () => isDatabaseReachable(runtime.database.db),
+      },
+      {
+        logger: loggerOptions(config.logLevel),
       },
     );
     await server.listen({ host: config.host, port: config.port });

@@ -1,19 +1,21 @@
 import type { AuditEntryDraft } from './audit-types.ts';
 import type { ChangeRequest, ChangeRequestEvent } from './change-request-types.ts';
 import type { FieldName } from './customer-types.ts';
-import { maskFieldValue } from './masking-fns.ts';
+import { isMaskedField, maskFieldValue } from './masking-fns.ts';
 import type { Policy } from './policy-types.ts';
 
-const isMasked = (policy: Policy, field: FieldName): boolean => {
-  const tier = policy.fields[field].tier;
-  return tier === 'sensitive' || tier === 'legal';
-};
-
 const shown = (policy: Policy, field: FieldName, value: unknown): unknown =>
-  isMasked(policy, field) ? maskFieldValue(field, value) : (value ?? null);
+  isMaskedField(policy, field) ? maskFieldValue(field, value) : (value ?? null);
 
 /**
- * One audit entry per event, on the customer's chain. Sensitive and legal values are masked; the entry of an
+ * A sensitive value in full, for the store to encrypt (`$seal` is replaced by `$sealed` ciphertext before the
+ * entry is hashed): readers see the mask; an auditor can open the full value, and that read is audited too.
+ */
+const sealedValues = (policy: Policy, field: FieldName, values: Record<string, unknown>) =>
+  isMaskedField(policy, field) ? { sealed: { $seal: values } } : {};
+
+/**
+ * One audit entry per event, on the customer's chain. Sensitive and legal values are masked (and kept encrypted beside the mask); the entry of an
  * `applied` event carries old → new per field and the authorisation (who verified, who approved, why).
  */
 export function auditDraftsForEvents(
@@ -34,6 +36,7 @@ export function auditDraftsForEvents(
           field: change.field,
           old: shown(policy, change.field, change.old),
           new: shown(policy, change.field, change.new),
+          ...sealedValues(policy, change.field, { old: change.old ?? null, new: change.new ?? null }),
         }));
       } else if (key === 'evidence') {
         const evidence = { ...(value as Record<string, unknown>) };
@@ -51,6 +54,7 @@ export function auditDraftsForEvents(
       details.proposed = request.items.map((item) => ({
         field: item.field,
         new: shown(policy, item.field, item.proposed),
+        ...sealedValues(policy, item.field, { new: item.proposed ?? null }),
       }));
       details.reason = request.reason;
       details.source = request.source;

@@ -14,8 +14,20 @@ export const ERROR_CATALOGUE = {
   'REQUEST.RATE_LIMITED': { status: 429, exitCode: 75, title: 'Too many attempts' },
   /** No credentials, or credentials that match no active API key. */
   'AUTH.UNAUTHENTICATED': { status: 401, exitCode: 77, title: 'Authentication required' },
-  /** The caller's role may not perform this action. */
+  /** The caller's role (or API key's scopes) may not perform this action; docs/roles.md lists who may. */
   'AUTH.FORBIDDEN': { status: 403, exitCode: 77, title: 'Not allowed for your role' },
+  /** Staff sign-in refused: the email, password or TOTP code is wrong (which one is deliberately not said). */
+  'AUTH.SIGN_IN_FAILED': { status: 401, exitCode: 77, title: 'Sign-in failed' },
+  /** Too many failed sign-ins: the staff account is locked for `retryAfterSeconds` (doubling, at most an hour). */
+  'AUTH.LOCKED_OUT': { status: 429, exitCode: 75, title: 'Account locked for a while' },
+  /** A state-changing call with a session cookie lacked the X-CSRF-Token header of that session. */
+  'AUTH.CSRF_REJECTED': { status: 403, exitCode: 77, title: 'CSRF token missing or wrong' },
+  /** A staff member already has this email. */
+  'STAFF.EMAIL_TAKEN': { status: 409, exitCode: 65, title: 'Email already enrolled' },
+  /** No audit entry has this id. */
+  'AUDIT.ENTRY_NOT_FOUND': { status: 404, exitCode: 66, title: 'Audit entry not found' },
+  /** No API key has this id. */
+  'API_KEY.NOT_FOUND': { status: 404, exitCode: 66, title: 'API key not found' },
   /** No customer has this id (or the caller may not see it). */
   'CUSTOMER.NOT_FOUND': { status: 404, exitCode: 66, title: 'Customer not found' },
   /** The customer record changed since the value being replaced was read; nothing was overwritten. */

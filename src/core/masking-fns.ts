@@ -1,4 +1,19 @@
-import type { FieldName } from './customer-types.ts';
+import { type Customer, FIELD_NAMES, type FieldName } from './customer-types.ts';
+import type { Policy } from './policy-types.ts';
+
+/** Values of sensitive- and legal-tier fields are shown in full only where the read is audited. */
+export const isMaskedField = (policy: Policy, field: FieldName): boolean => {
+  const tier = policy.fields[field].tier;
+  return tier === 'sensitive' || tier === 'legal';
+};
+
+/** A customer as lists and search results show it: sensitive and legal values masked (full reads are audited). */
+export function maskedCustomer(customer: Customer, policy: Policy): Customer {
+  const masked: Record<string, unknown> = { ...customer };
+  for (const field of FIELD_NAMES)
+    if (isMaskedField(policy, field)) masked[field] = maskFieldValue(field, customer[field]);
+  return masked as unknown as Customer;
+}
 
 /**
  * A value as shown where the full value is not needed: audit details, confirmations, logs.

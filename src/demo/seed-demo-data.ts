@@ -1,13 +1,21 @@
 import { base, en, en_AU, en_GB, en_US, Faker } from '@faker-js/faker';
-import { enrolIntegration, enrolStaffUser } from '../app/enrol-staff-user.ts';
-import type { ApiKeyIssuer, Clock, IdSource, Store } from '../app/ports.ts';
+import { enrolIntegration } from '../app/enrol-integration.ts';
+import type { ApiKeyIssuer, Clock, IdSource, StaffCredentialKit, Store } from '../app/ports.ts';
 import { registerCustomers } from '../app/register-customers.ts';
+import { enrolStaffMember } from '../app/staff-sign-in.ts';
 import type { Role } from '../core/change-request-types.ts';
 import { newCustomer } from '../core/customer-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 
 export interface DemoCredentials {
-  readonly staff: { email: string; displayName: string; role: Role; apiKey: string }[];
+  readonly staff: {
+    email: string;
+    displayName: string;
+    role: Role;
+    apiKey: string;
+    password: string;
+    totpSecret: string;
+  }[];
   readonly integration: { name: string; apiKey: string };
 }
 
@@ -87,6 +95,7 @@ type Deps = {
   readonly clock: Clock;
   readonly ids: IdSource;
   readonly keys: ApiKeyIssuer;
+  readonly credentials: StaffCredentialKit;
 };
 
 /**
@@ -115,12 +124,20 @@ async function seed(deps: Deps, customerCount: number): Promise<DemoCredentials>
   const staff: DemoCredentials['staff'] = [];
   for (const member of STAFF) {
     const email = `${member.displayName.split(' ')[0]!.toLowerCase()}@demo.amend.test`;
-    const enrolled = await enrolStaffUser(deps, {
+    const enrolled = await enrolStaffMember(deps, {
       email,
       displayName: member.displayName,
       role: member.role,
     });
-    staff.push({ email, displayName: member.displayName, role: member.role, apiKey: enrolled.apiKey });
+    if (!enrolled.ok) throw new Error(enrolled.error.message);
+    staff.push({
+      email,
+      displayName: member.displayName,
+      role: member.role,
+      apiKey: enrolled.value.apiKey,
+      password: enrolled.value.initialPassword,
+      totpSecret: enrolled.value.totpSecret,
+    });
   }
   const integration = await enrolIntegration(deps, 'Demo CRM integration');
   return { staff, integration: { name: 'Demo CRM integration', apiKey: integration.apiKey } };

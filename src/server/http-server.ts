@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
@@ -11,6 +13,7 @@ import {
 import { createAuthenticator } from './auth.ts';
 import { createMetrics } from './metrics.ts';
 import { handleError, sendProblem } from './problem.ts';
+import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAnomalyRoutes } from './routes/anomaly-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
 import { registerCaseRoutes } from './routes/case-routes.ts';
@@ -22,6 +25,7 @@ import { registerNotMeRoutes } from './routes/not-me-routes.ts';
 import { registerPropagationRoutes } from './routes/propagation-routes.ts';
 import { registerQueueRoutes } from './routes/queue-routes.ts';
 import { registerReportRoutes } from './routes/report-routes.ts';
+import { registerStaffSessionRoutes, registerStaffSignInRoute } from './routes/staff-session-routes.ts';
 import { registerValidateRoutes } from './routes/validate-routes.ts';
 import type { ServerDeps } from './server-deps.ts';
 
@@ -44,6 +48,13 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: false } },
   });
+  await app.register(fastifyCookie);
+  // Security headers (CSP, HSTS, nosniff, frame-ancestors 'none' …); the not-me page's one inline style is allowed.
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: { 'frame-ancestors': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] },
+    },
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
@@ -65,9 +76,22 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
           'Runs the customer data update procedure: every change logged, identity-verified to its risk, validated, read back, approved where sensitive, applied with an audit entry, propagated and confirmed. Errors are RFC 9457 problem+json with a stable `code`.',
       },
       components: {
-        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'An Amend API key.' } },
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An Amend API key, or a customer session token (cst_…).',
+          },
+          staffSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'amend_session',
+            description:
+              'A staff session from POST /api/v1/staff-sessions; state-changing calls also send X-CSRF-Token.',
+          },
+        },
       },
-      security: [{ apiKey: [] }],
+      security: [{ apiKey: [] }, { staffSession: [] }],
     },
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
@@ -95,14 +119,24 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,
       code: 'REQUEST.RATE_LIMITED',
-      message: `Too many attempts from this address; try again in ${context.after}.`,
+      message: `Too many attempts; try again in ${context.after}.`,
     }),
   });
   registerNotMeRoutes(app, deps);
   registerCustomerSessionRoutes(app, deps);
+  registerStaffSignInRoute(app, deps);
 
   await app.register(async (api) => {
+    // Fail closed: an API route that names no action (docs/roles.md) would be open to every role.
+    api.addHook('onRoute', (route) => {
+      if (!route.config?.action)
+        throw new Error(
+          `${route.method} ${route.url} names no action; add config.action from the access matrix.`,
+        );
+    });
     api.addHook('onRequest', createAuthenticator(deps));
+    registerStaffSessionRoutes(api, deps);
+    registerAdminRoutes(api, deps);
     registerChangeRequestRoutes(api, deps);
     registerCustomerRoutes(api, deps);
     registerAuditRoutes(api, deps);

@@ -3,10 +3,12 @@ import type {
   DocumentCipher,
   MailSender,
   SmsSender,
+  StaffCredentialKit,
   Store,
   UseCaseContext,
   Vault,
 } from '../app/ports.ts';
+import type { SubmissionLimits } from './public-rate-limits.ts';
 
 export interface ServerDeps extends UseCaseContext {
   readonly store: Store;
@@ -17,4 +19,9 @@ export interface ServerDeps extends UseCaseContext {
   readonly documents: DocumentCipher;
   readonly vault: Vault;
   readonly isDatabaseReachable: () => Promise<boolean>;
+  readonly credentials: StaffCredentialKit;
+  /** `always` marks the session cookie Secure even when a proxy speaks plain HTTP to Amend. */
+  readonly secureCookies: 'auto' | 'always';
+  /** Defaults to DEFAULT_SUBMISSION_LIMITS. */
+  readonly submissionLimits?: SubmissionLimits;
 }

@@ -1,4 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
+import type { FieldCipher } from '../app/ports.ts';
 import { chainEntries, GENESIS_HASH } from '../core/audit-chain-fns.ts';
 import type {
   AuditCheckpoint,
@@ -33,6 +34,36 @@ export function auditEntryFromRow(row: Selectable<AuditEntryTable>): StoredAudit
   };
 }
 
+const isToSeal = (value: unknown): value is { $seal: unknown } =>
+  typeof value === 'object' && value !== null && '$seal' in value;
+
+/**
+ * Opens the values an entry holds sealed (`{ $sealed }`, written for drafts' `{ $seal }`): for the audited
+ * "read full values" action only. The chain binds each value to its customer.
+ */
+export function openSealedDetails(entry: AuditEntry, cipher: FieldCipher): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(entry.details), (_key, value) =>
+    typeof value === 'object' && value !== null && typeof value.$sealed === 'string'
+      ? JSON.parse(cipher.open(value.$sealed, entry.chain))
+      : value,
+  ) as Record<string, unknown>;
+}
+
+export async function auditTrail(db: Executor, chain: string): Promise<StoredAuditEntry[]> {
+  const rows = await db
+    .selectFrom('audit_entry')
+    .selectAll()
+    .where('chain', '=', chain)
+    .orderBy('seq')
+    .execute();
+  return rows.map(auditEntryFromRow);
+}
+
+export async function findAuditEntry(db: Executor, id: number): Promise<StoredAuditEntry | null> {
+  const row = await db.selectFrom('audit_entry').selectAll().where('id', '=', String(id)).executeTakeFirst();
+  return row ? auditEntryFromRow(row) : null;
+}
+
 /**
  * Appends drafts to their chains inside the caller's transaction. Locks only the heads of the chains
  * touched (in chain order, so two writers cannot deadlock), never a global row.
@@ -41,6 +72,7 @@ export async function appendAuditEntries(
   db: Executor,
   drafts: readonly AuditEntryDraft[],
   sha256: Sha256Hex,
+  cipher: FieldCipher,
 ): Promise<AuditEntry[]> {
   if (drafts.length === 0) return [];
   const byChain = new Map<string, AuditEntryDraft[]>();
@@ -48,7 +80,11 @@ export async function appendAuditEntries(
     // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
     const stored = {
       ...draft,
-      details: JSON.parse(JSON.stringify(draft.details)) as Record<string, unknown>,
+      details: JSON.parse(
+        JSON.stringify(draft.details, (_key, value) =>
+          isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
+        ),
+      ) as Record<string, unknown>,
     };
     byChain.set(draft.chain, [...(byChain.get(draft.chain) ?? []), stored]);
   }

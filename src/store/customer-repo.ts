@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import type { FieldCipher } from '../app/ports.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { pageOf } from './page-fns.ts';
 import { iso, json, parsed } from './row-fns.ts';
@@ -6,19 +7,39 @@ import type { CustomerTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
 
-export function customerFromRow(row: Selectable<CustomerTable>): Customer {
+/** The personal fields: sealed together in one value, never in clear columns once sealed. */
+interface PersonalFields {
+  legalName: string;
+  preferredName: string | null;
+  email: string | null;
+  phone: string | null;
+  postalAddress: Customer['postalAddress'];
+  dateOfBirth: string | null;
+  paymentMethod: Customer['paymentMethod'];
+  bankAccount: Customer['bankAccount'];
+}
+
+function personalFieldsOf(row: Selectable<CustomerTable>, cipher: FieldCipher): PersonalFields {
+  if (row.sealed !== null) return JSON.parse(cipher.open(row.sealed, row.id)) as PersonalFields;
+  // Written before encryption at rest: clear until `amend keys rotate` seals it.
   return {
-    id: row.id,
-    version: row.version,
-    legalName: row.legal_name,
+    legalName: row.legal_name ?? '',
     preferredName: row.preferred_name,
     email: row.email,
     phone: row.phone,
     postalAddress: parsed(row.postal_address),
     dateOfBirth: row.date_of_birth,
-    communicationPreferences: parsed(row.communication_preferences),
     paymentMethod: parsed(row.payment_method),
     bankAccount: parsed(row.bank_account),
+  };
+}
+
+export function customerFromRow(row: Selectable<CustomerTable>, cipher: FieldCipher): Customer {
+  return {
+    id: row.id,
+    version: row.version,
+    ...personalFieldsOf(row, cipher),
+    communicationPreferences: parsed(row.communication_preferences),
     freeze: parsed(row.security_hold) ?? null,
     confirmedAt: parsed(row.confirmed_at),
     createdAt: iso(row.created_at),
@@ -26,19 +47,37 @@ export function customerFromRow(row: Selectable<CustomerTable>): Customer {
   };
 }
 
-export function customerToRow(customer: Customer) {
+/** Emails match case-insensitively, so their index is of the lowercased address; phones are already E.164. */
+export const emailIndex = (cipher: FieldCipher, email: string) =>
+  cipher.blindIndex('email', email.toLowerCase());
+
+export function customerToRow(customer: Customer, cipher: FieldCipher) {
+  const personal: PersonalFields = {
+    legalName: customer.legalName,
+    preferredName: customer.preferredName,
+    email: customer.email,
+    phone: customer.phone,
+    postalAddress: customer.postalAddress,
+    dateOfBirth: customer.dateOfBirth,
+    paymentMethod: customer.paymentMethod,
+    bankAccount: customer.bankAccount,
+  };
   return {
     id: customer.id,
     version: customer.version,
-    legal_name: customer.legalName,
-    preferred_name: customer.preferredName,
-    email: customer.email,
-    phone: customer.phone,
-    postal_address: customer.postalAddress ? json(customer.postalAddress) : null,
-    date_of_birth: customer.dateOfBirth,
+    legal_name: null,
+    preferred_name: null,
+    email: null,
+    phone: null,
+    postal_address: null,
+    date_of_birth: null,
+    payment_method: null,
+    bank_account: null,
+    sealed: cipher.seal(JSON.stringify(personal), customer.id),
+    key_id: cipher.currentKeyId,
+    email_index: customer.email ? emailIndex(cipher, customer.email) : null,
+    phone_index: customer.phone ? cipher.blindIndex('phone', customer.phone) : null,
     communication_preferences: json(customer.communicationPreferences),
-    payment_method: customer.paymentMethod ? json(customer.paymentMethod) : null,
-    bank_account: customer.bankAccount ? json(customer.bankAccount) : null,
     confirmed_at: json(customer.confirmedAt),
     security_hold: customer.freeze ? json(customer.freeze) : null,
     created_at: customer.createdAt,
@@ -46,24 +85,25 @@ export function customerToRow(customer: Customer) {
   };
 }
 
-export async function findCustomer(db: Executor, id: string): Promise<Customer | null> {
+export async function findCustomer(db: Executor, cipher: FieldCipher, id: string): Promise<Customer | null> {
   const row = await db.selectFrom('customer').selectAll().where('id', '=', id).executeTakeFirst();
-  return row ? customerFromRow(row) : null;
+  return row ? customerFromRow(row, cipher) : null;
 }
 
 /** Reads the customer and locks the row until the transaction ends: the version we read stays current. */
-export async function lockCustomer(db: Executor, id: string): Promise<Customer | null> {
+export async function lockCustomer(db: Executor, cipher: FieldCipher, id: string): Promise<Customer | null> {
   const row = await db.selectFrom('customer').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
-  return row ? customerFromRow(row) : null;
+  return row ? customerFromRow(row, cipher) : null;
 }
 
 /** Writes the customer if its stored version is still `expectedVersion`; false means someone else won. */
 export async function updateCustomerIfVersion(
   db: Executor,
+  cipher: FieldCipher,
   customer: Customer,
   expectedVersion: number,
 ): Promise<boolean> {
-  const { id: _id, created_at: _created, ...changes } = customerToRow(customer);
+  const { id: _id, created_at: _created, ...changes } = customerToRow(customer, cipher);
   const result = await db
     .updateTable('customer')
     .set(changes)
@@ -73,9 +113,16 @@ export async function updateCustomerIfVersion(
   return Number(result.numUpdatedRows) === 1;
 }
 
-export async function insertCustomers(db: Executor, customers: readonly Customer[]): Promise<void> {
+export async function insertCustomers(
+  db: Executor,
+  cipher: FieldCipher,
+  customers: readonly Customer[],
+): Promise<void> {
   if (customers.length === 0) return;
-  await db.insertInto('customer').values(customers.map(customerToRow)).execute();
+  await db
+    .insertInto('customer')
+    .values(customers.map((customer) => customerToRow(customer, cipher)))
+    .execute();
 }
 
 export async function countCustomers(db: Executor): Promise<number> {
@@ -94,6 +141,7 @@ export interface CustomerPage {
 /** Keyset paging by id: stable under concurrent inserts, constant cost per page. */
 export async function listCustomers(
   db: Executor,
+  cipher: FieldCipher,
   options: { limit: number; after?: string | undefined; email?: string | undefined },
 ): Promise<CustomerPage> {
   let query = db
@@ -102,14 +150,19 @@ export async function listCustomers(
     .orderBy('id')
     .limit(options.limit + 1);
   if (options.after) query = query.where('id', '>', options.after);
-  if (options.email)
-    query = query.where((eb) => eb(eb.fn('lower', ['email']), '=', options.email!.toLowerCase()));
-  const page = pageOf(await query.execute(), options.limit, customerFromRow, (row) => row.id);
+  if (options.email) query = query.where('email_index', '=', emailIndex(cipher, options.email));
+  const page = pageOf(
+    await query.execute(),
+    options.limit,
+    (row) => customerFromRow(row, cipher),
+    (row) => row.id,
+  );
   return { customers: page.items, nextCursor: page.nextCursor };
 }
 
 export async function customersWithContact(
   db: Executor,
+  cipher: FieldCipher,
   contact: { email?: string | undefined; phone?: string | undefined },
   exceptCustomerId: string,
 ): Promise<string[]> {
@@ -120,11 +173,59 @@ export async function customersWithContact(
     .where('id', '<>', exceptCustomerId)
     .where((eb) =>
       eb.or([
-        ...(contact.email ? [eb(eb.fn('lower', ['email']), '=', contact.email.toLowerCase())] : []),
-        ...(contact.phone ? [eb('phone', '=', contact.phone)] : []),
+        ...(contact.email ? [eb('email_index', '=', emailIndex(cipher, contact.email))] : []),
+        ...(contact.phone ? [eb('phone_index', '=', cipher.blindIndex('phone', contact.phone))] : []),
       ]),
     )
     .limit(10)
     .execute();
   return rows.map((row) => row.id);
+}
+
+/**
+ * Seals, with the current key, up to `limit` customers whose personal fields are in clear or under an older key.
+ * Each row is rewritten only if its version is unchanged, so a change applied meanwhile is never overwritten;
+ * the row is simply picked up again by the next batch. Answers how many rows it looked at.
+ */
+export async function resealCustomers(
+  db: Executor,
+  cipher: FieldCipher,
+  limit: number,
+): Promise<{ examined: number; resealed: number }> {
+  const rows = await db
+    .selectFrom('customer')
+    .selectAll()
+    .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]))
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  let resealed = 0;
+  for (const row of rows) {
+    const customer = customerFromRow(row, cipher);
+    const {
+      id: _id,
+      created_at: _created,
+      version: _version,
+      updated_at: _updated,
+      ...sealed
+    } = customerToRow(customer, cipher);
+    const result = await db
+      .updateTable('customer')
+      .set(sealed)
+      .where('id', '=', row.id)
+      .where('version', '=', row.version)
+      .executeTakeFirst();
+    resealed += Number(result.numUpdatedRows);
+  }
+  return { examined: rows.length, resealed };
+}
+
+/** How many customers are not yet sealed with the current key. */
+export async function countCustomersToReseal(db: Executor, cipher: FieldCipher): Promise<number> {
+  const row = await db
+    .selectFrom('customer')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]))
+    .executeTakeFirstOrThrow();
+  return Number(row.count);
 }

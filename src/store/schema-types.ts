@@ -8,7 +8,7 @@ type Json<T> = ColumnType<T, string, string>;
 export interface CustomerTable {
   id: string;
   version: number;
-  legal_name: string;
+  legal_name: string | null;
   preferred_name: string | null;
   email: string | null;
   phone: string | null;
@@ -19,6 +19,11 @@ export interface CustomerTable {
   bank_account: Json<unknown> | null;
   confirmed_at: Json<Record<string, string | null>>;
   security_hold: Json<unknown> | null;
+  /** The personal fields, sealed (see FieldCipher); the clear columns above are null once sealed. */
+  sealed: string | null;
+  key_id: string | null;
+  email_index: string | null;
+  phone_index: string | null;
   created_at: Timestamp;
   updated_at: Timestamp;
 }
@@ -258,6 +263,22 @@ export interface StaffUserTable {
   display_name: string;
   role: string;
   created_at: Timestamp;
+  password_hash: string | null;
+  totp_secret: string | null;
+  totp_last_step: string | number | null;
+  failed_sign_ins: Generated<number>;
+  locked_until: Timestamp | null;
+}
+
+export interface StaffSessionTable {
+  id: string;
+  staff_user_id: string;
+  token_hash: string;
+  csrf_hash: string;
+  created_at: Timestamp;
+  last_seen_at: Timestamp;
+  absolute_expires_at: Timestamp;
+  revoked_at: Timestamp | null;
 }
 
 export interface ApiKeyTable {
@@ -268,6 +289,8 @@ export interface ApiKeyTable {
   staff_user_id: string | null;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
+  scopes: Json<string[]> | null;
+  last_used_at: Timestamp | null;
 }
 
 export interface Database {
@@ -294,4 +317,5 @@ export interface Database {
   idempotency_key: IdempotencyKeyTable;
   staff_user: StaffUserTable;
   api_key: ApiKeyTable;
+  staff_session: StaffSessionTable;
 }

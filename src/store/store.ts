@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { Store } from '../app/ports.ts';
+import type { FieldCipher, Store } from '../app/ports.ts';
 import type { Sha256Hex } from '../core/audit-types.ts';
 import * as anomalies from './anomaly-repo.ts';
 import * as audit from './audit-repo.ts';
@@ -17,19 +17,28 @@ import * as verification from './verification-repo.ts';
  * The `Store` port over Kysely. Inside `transaction` the same methods run on the transaction, so use cases
  * never see a connection.
  */
-export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransaction = false): Store {
+export function createStore(
+  db: Kysely<Database>,
+  sha256: Sha256Hex,
+  cipher: FieldCipher,
+  isInTransaction = false,
+): Store {
   const store: Store = {
     transaction: (work) =>
-      isInTransaction ? work(store) : db.transaction().execute((trx) => work(createStore(trx, sha256, true))),
+      isInTransaction
+        ? work(store)
+        : db.transaction().execute((trx) => work(createStore(trx, sha256, cipher, true))),
 
-    findCustomer: (id) => customers.findCustomer(db, id),
-    lockCustomer: (id) => customers.lockCustomer(db, id),
+    findCustomer: (id) => customers.findCustomer(db, cipher, id),
+    lockCustomer: (id) => customers.lockCustomer(db, cipher, id),
     updateCustomer: (customer, expectedVersion) =>
-      customers.updateCustomerIfVersion(db, customer, expectedVersion),
-    customersWithContact: (contact, except) => customers.customersWithContact(db, contact, except),
-    insertCustomers: (list) => customers.insertCustomers(db, list),
+      customers.updateCustomerIfVersion(db, cipher, customer, expectedVersion),
+    customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
+    insertCustomers: (list) => customers.insertCustomers(db, cipher, list),
+    resealCustomers: (limit) => customers.resealCustomers(db, cipher, limit),
+    countCustomersToReseal: () => customers.countCustomersToReseal(db, cipher),
     listCustomers: async (query) => {
-      const page = await customers.listCustomers(db, query);
+      const page = await customers.listCustomers(db, cipher, query);
       return { items: page.customers, nextCursor: page.nextCursor };
     },
     countCustomers: () => customers.countCustomers(db),
@@ -44,7 +53,16 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     listEscalationQueue: (query) => changeRequests.listEscalationQueue(db, query),
     listDueChangeRequests: (now, limit) => changeRequests.listDueChangeRequests(db, now, limit),
 
-    appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256),
+    appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher),
+    openedAuditTrail: async (chain) =>
+      (await audit.auditTrail(db, chain)).map((entry) => ({
+        ...entry,
+        details: audit.openSealedDetails(entry, cipher),
+      })),
+    findAuditEntryValues: async (id) => {
+      const entry = await audit.findAuditEntry(db, id);
+      return entry ? { entry, values: audit.openSealedDetails(entry, cipher) } : null;
+    },
     listAudit: (query) => audit.listAuditEntries(db, query),
     auditEntriesInChainOrder: (after, limit) => audit.auditEntriesInChainOrder(db, after, limit),
     allChainHeads: () => audit.allChainHeads(db),
@@ -113,6 +131,17 @@ export function createStore(db: Kysely<Database>, sha256: Sha256Hex, isInTransac
     recordIdempotentResponse: (response) => idempotency.recordIdempotentResponse(db, response),
 
     findApiKeyByHash: (hash) => staff.findApiKeyByHash(db, hash),
+    listApiKeys: () => staff.listApiKeys(db),
+    revokeApiKey: (id, at) => staff.revokeApiKey(db, id, at),
+    touchApiKey: (id, at) => staff.touchApiKey(db, id, at),
+    findStaffUser: (id) => staff.findStaffUser(db, id),
+    findStaffCredentials: (email) => staff.findStaffCredentials(db, cipher, email),
+    updateStaffSignInState: (userId, state) => staff.updateStaffSignInState(db, userId, state),
+    setStaffCredentials: (userId, credentials) => staff.setStaffCredentials(db, cipher, userId, credentials),
+    insertStaffSession: (session) => staff.insertStaffSession(db, session),
+    findStaffSession: (tokenHash) => staff.findStaffSession(db, tokenHash),
+    touchStaffSession: (id, at) => staff.touchStaffSession(db, id, at),
+    revokeStaffSessions: (which, at) => staff.revokeStaffSessions(db, which, at),
     insertStaffUser: (user, now) => staff.insertStaffUser(db, user, now),
     insertApiKey: (key, now) => staff.insertApiKey(db, key, now),
     listStaffUsers: () => staff.listStaffUsers(db),

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createDocumentCipher } from '../../src/adapters/document-cipher.ts';
+import { staffCredentialKit } from '../../src/adapters/staff-credentials.ts';
 import { systemClock, uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import type { Store } from '../../src/app/ports.ts';
 import { ERROR_CATALOGUE } from '../../src/core/error-catalogue.ts';
@@ -58,6 +59,8 @@ export async function openApiDocument(): Promise<unknown> {
     clock: systemClock,
     ids: uuidV7Ids,
     isDatabaseReachable: async () => true,
+    credentials: staffCredentialKit,
+    secureCookies: 'auto',
   });
   await server.ready();
   const document = server.swagger();

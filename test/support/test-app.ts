@@ -5,16 +5,20 @@ import { apiKeyIssuer } from '../../src/adapters/api-keys.ts';
 import { createAuditSigner, sha256Hex } from '../../src/adapters/audit-signer.ts';
 import { calendarsFor } from '../../src/adapters/calendars.ts';
 import { createDocumentCipher } from '../../src/adapters/document-cipher.ts';
+import { createFieldCipher } from '../../src/adapters/field-cipher.ts';
 import { createLinkSigner } from '../../src/adapters/link-signer.ts';
 import { createMailCatcher } from '../../src/adapters/mail/mail-catcher.ts';
 import { createOneTimeCodes } from '../../src/adapters/one-time-codes.ts';
 import { DEFAULT_POLICY_FILE, loadPolicyFile } from '../../src/adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../../src/adapters/sms/catcher-sms-sender.ts';
+import { staffCredentialKit } from '../../src/adapters/staff-credentials.ts';
 import { uuidV7Ids } from '../../src/adapters/system-clock.ts';
 import { createDevelopmentVault } from '../../src/adapters/vault/development-vault.ts';
-import { enrolIntegration, enrolStaffUser } from '../../src/app/enrol-staff-user.ts';
-import type { Clock, MailSender, Store } from '../../src/app/ports.ts';
+import { enrolIntegration } from '../../src/app/enrol-integration.ts';
+import type { Clock, FieldCipher, MailSender, Store } from '../../src/app/ports.ts';
 import { registerCustomers } from '../../src/app/register-customers.ts';
+import { enrolStaffMember } from '../../src/app/staff-sign-in.ts';
+import type { Action } from '../../src/core/access-matrix.ts';
 import { type NewCustomerInput, newCustomer } from '../../src/core/customer-fns.ts';
 import type { Customer } from '../../src/core/customer-types.ts';
 import type { Policy } from '../../src/core/policy-types.ts';
@@ -49,6 +53,14 @@ export const testSigner = () =>
     generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   );
 
+/** A field cipher with fresh random keys (`k1` current). */
+export const testCipher = (keys: Record<string, string> = { k1: randomBytes(32).toString('base64') }) =>
+  createFieldCipher({
+    current: Object.keys(keys).at(-1)!,
+    keys,
+    blindIndexKey: randomBytes(32).toString('base64'),
+  });
+
 export interface TestApp {
   readonly database: AmendDatabase & { url: string | null };
   readonly store: Store;
@@ -61,8 +73,8 @@ export interface TestApp {
   addStaff(
     role: 'representative' | 'team_lead' | 'manager' | 'auditor' | 'admin',
     name?: string,
-  ): Promise<{ id: string; apiKey: string }>;
-  addIntegration(name?: string): Promise<{ id: string; apiKey: string }>;
+  ): Promise<{ id: string; apiKey: string; email: string; password: string; totpSecret: string }>;
+  addIntegration(name?: string, scopes?: readonly Action[] | null): Promise<{ id: string; apiKey: string }>;
   /** An HTTP call to the real server (inject), authenticated with an API key. */
   call(
     apiKey: string,
@@ -78,10 +90,11 @@ let customerCounter = 0;
 
 /** Everything a test needs on a fresh database of the run's engine, with the real HTTP server (inject). */
 export async function createTestApp(
-  options: { policy?: Policy; mailer?: MailSender } = {},
+  options: { policy?: Policy; mailer?: MailSender; cipher?: FieldCipher } = {},
 ): Promise<TestApp> {
   const database = await openTestDatabase();
-  const store = createStore(database.db, sha256Hex);
+  const cipher = options.cipher ?? testCipher();
+  const store = createStore(database.db, sha256Hex, cipher);
   const policy = options.policy ?? defaultPolicy();
   const clock = manualClock();
   const deps = {
@@ -104,9 +117,11 @@ export async function createTestApp(
     answers: argon2AnswerHasher,
     documents: createDocumentCipher(randomBytes(32)),
     vault: createDevelopmentVault({ store, clock }),
+    credentials: staffCredentialKit,
+    secureCookies: 'auto' as const,
   };
   const server = await buildServer(deps);
-  const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer };
+  const enrolDeps = { store, clock, ids: uuidV7Ids, keys: apiKeyIssuer, credentials: staffCredentialKit };
   return {
     database,
     store,
@@ -142,14 +157,21 @@ export async function createTestApp(
       return built.value;
     },
     addStaff: async (role, name) => {
-      const enrolled = await enrolStaffUser(enrolDeps, {
+      const enrolled = await enrolStaffMember(enrolDeps, {
         email: `${role}.${uuidV7Ids.newId()}@amend.test`,
         displayName: name ?? `Test ${role}`,
         role,
       });
-      return { id: enrolled.user.id, apiKey: enrolled.apiKey };
+      if (!enrolled.ok) throw new Error(enrolled.error.message);
+      return {
+        id: enrolled.value.user.id,
+        apiKey: enrolled.value.apiKey,
+        email: enrolled.value.user.email,
+        password: enrolled.value.initialPassword,
+        totpSecret: enrolled.value.totpSecret,
+      };
     },
-    addIntegration: (name = 'test integration') => enrolIntegration(enrolDeps, name),
+    addIntegration: (name = 'test integration', scopes = null) => enrolIntegration(enrolDeps, name, scopes),
     call: (apiKey, method, url, payload, headers = {}) =>
       server.inject({
         method,

@@ -6,7 +6,6 @@ import { ANOMALY_RULES } from '../../core/anomaly-fns.ts';
 import { ActorSchema } from '../../core/change-request-types.ts';
 import { SeveritySchema } from '../../core/policy-types.ts';
 import { ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
@@ -37,7 +36,7 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: ServerDeps): v
   api.get(
     '/api/v1/anomalies',
     {
-      preHandler: requireRole('team_lead', 'manager', 'auditor'),
+      config: { action: 'anomaly.read' },
       schema: {
         tags: ['anomalies'],
         summary: 'The anomaly review queue (procedure step 8.2)',
@@ -65,7 +64,7 @@ export function registerAnomalyRoutes(app: FastifyInstance, deps: ServerDeps): v
     api.post(
       `/api/v1/anomalies/:id/${verb}`,
       {
-        preHandler: requireRole('team_lead', 'manager'),
+        config: { action: 'anomaly.review' },
         schema: {
           tags: ['anomalies'],
           summary,

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { resolveSecurityCase, revertChangeRequest } from '../../app/revert-change-request.ts';
 import { ActorSchema } from '../../core/change-request-types.ts';
 import { ChangeRequestViewSchema, ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import { sourceOf } from '../request-source.ts';
 import type { ServerDeps } from '../server-deps.ts';
@@ -41,12 +40,11 @@ const CaseParamsSchema = z.object({ id: z.uuid() });
 
 export function registerCaseRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const leads = requireRole('team_lead', 'manager');
 
   api.get(
     '/api/v1/cases',
     {
-      preHandler: requireRole('team_lead', 'manager', 'auditor'),
+      config: { action: 'case.read' },
       schema: {
         tags: ['cases'],
         summary: '"This wasn\'t me" cases, oldest first',
@@ -68,7 +66,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: ServerDeps): void
   api.post(
     '/api/v1/cases/:id/revert',
     {
-      preHandler: leads,
+      config: { action: 'case.act' },
       schema: {
         tags: ['cases'],
         summary: 'Revert the reported change: previous values restored through the normal path, everywhere',
@@ -92,7 +90,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: ServerDeps): void
   api.post(
     '/api/v1/cases/:id/resolve',
     {
-      preHandler: leads,
+      config: { action: 'case.act' },
       schema: {
         tags: ['cases'],
         summary: 'Close the case (after the revert, or as not fraud) and lift the freeze',
@@ -119,7 +117,7 @@ export function registerCaseRoutes(app: FastifyInstance, deps: ServerDeps): void
   api.get(
     '/api/v1/mail',
     {
-      preHandler: requireRole('team_lead', 'manager', 'admin', 'auditor'),
+      config: { action: 'mail.read' },
       schema: {
         tags: ['mail'],
         summary: 'Mail kept by the built-in mail catcher (when no SMTP server is configured), newest first',

@@ -12,6 +12,7 @@ import { checkKnowledgeAnswer } from '../../app/security-questions.ts';
 import { submitChangeRequest } from '../../app/submit-change-request.ts';
 import { tokenisePaymentDetails } from '../../app/tokenise-payment-details.ts';
 import { verifyIdentity } from '../../app/verify-identity.ts';
+import type { Action } from '../../core/access-matrix.ts';
 import { ACCOUNT_FACTS } from '../../core/account-fact-fns.ts';
 import { type ChangeRequestCommand, conflictingFields } from '../../core/change-request-fns.ts';
 import type { Actor, ChangeRequest, Channel } from '../../core/change-request-types.ts';
@@ -35,8 +36,8 @@ import {
   SubmitChangeRequestBodySchema,
   VerifyBodySchema,
 } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
+import { DEFAULT_SUBMISSION_LIMITS, limitPerKey } from '../public-rate-limits.ts';
 import { sourceOf } from '../request-source.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView, timelineEntry } from '../views.ts';
@@ -88,18 +89,7 @@ function withoutPaymentNumbers(
 
 export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const staff = requireRole('representative', 'team_lead', 'manager', 'admin');
-  const staffOrIntegration = requireRole('representative', 'team_lead', 'manager', 'admin', 'integration');
-  const requesters = requireRole(
-    'representative',
-    'team_lead',
-    'manager',
-    'admin',
-    'integration',
-    'customer',
-  );
-  const readers = requireRole('representative', 'team_lead', 'manager', 'admin', 'auditor', 'integration');
-  const deciders = requireRole('team_lead', 'manager');
+  const limits = deps.submissionLimits ?? DEFAULT_SUBMISSION_LIMITS;
 
   const answer = (request: FastifyRequest, reply: FastifyReply, result: Result<ChangeRequest>) => {
     if (!result.ok) return sendProblem(reply, request, result.error);
@@ -110,7 +100,17 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'admin', 'integration', 'customer'),
+      config: {
+        action: 'change_request.submit',
+        rateLimit: { max: limits.perMinutePerAddress, timeWindow: '1 minute' },
+      },
+      // Per customer, after the body is read: whoever submits, one customer's record is not changed in a loop.
+      preHandler: app.rateLimit({
+        max: limits.perHourPerCustomer,
+        timeWindow: '1 hour',
+        keyGenerator: (request) =>
+          `submit:${(request.body as { customerId?: string } | undefined)?.customerId}`,
+      }),
       schema: {
         tags: ['change requests'],
         summary: 'Log a change request (procedure step 1)',
@@ -184,7 +184,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.get(
     '/api/v1/change-requests',
     {
-      preHandler: readers,
+      config: { action: 'change_request.list' },
       schema: {
         tags: ['change requests'],
         summary: 'List change requests, newest first',
@@ -204,15 +204,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.get(
     '/api/v1/change-requests/:id',
     {
-      preHandler: requireRole(
-        'representative',
-        'team_lead',
-        'manager',
-        'admin',
-        'auditor',
-        'integration',
-        'customer',
-      ),
+      config: { action: 'change_request.read' },
       schema: {
         tags: ['change requests'],
         summary: 'A change request with its timeline and propagation status',
@@ -247,13 +239,13 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     verb: string,
     summary: string,
     body: B,
-    guard: typeof staff,
+    action: Action,
     run: (id: string, request: FastifyRequest & { body: z.infer<B> }) => Promise<Result<ChangeRequest>>,
   ) =>
     api.post(
       `/api/v1/change-requests/:id/${verb}`,
       {
-        preHandler: guard,
+        config: { action },
         schema: {
           tags: ['change requests'],
           summary,
@@ -272,10 +264,10 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     verb: string,
     summary: string,
     body: B,
-    guard: typeof staff,
+    action: Action,
     toCommand: (by: Actor, body: z.infer<B>) => ChangeRequestCommand,
   ) =>
-    command(verb, summary, body, guard, async (id, request) => {
+    command(verb, summary, body, action, async (id, request) => {
       const actor = request.principal!.actor;
       // A customer acts only on their own requests; another's answers "not found".
       if (actor.kind === 'customer' && (await deps.store.findChangeRequest(id))?.customerId !== actor.id)
@@ -289,14 +281,14 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     'verify',
     'Record an identity check with its evidence (procedure step 2)',
     VerifyBodySchema,
-    staff,
+    'change_request.verify',
     (id, request) =>
       verifyIdentity(deps, id, request.principal!.actor, request.body, expectedVersionOf(request)),
   );
   api.post(
     '/api/v1/change-requests/:id/knowledge-check',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary:
@@ -329,7 +321,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests/:id/account-fact',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary:
@@ -359,7 +351,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests/:id/otp',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary: 'Send a one-time code to the email or phone on file (never to a value being requested)',
@@ -392,7 +384,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests/:id/otp/check',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary:
@@ -435,7 +427,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
   api.post(
     '/api/v1/change-requests/:id/recent-session',
     {
-      preHandler: requireRole('customer'),
+      config: { action: 'change_request.recent_session' },
       schema: {
         tags: ['self-service'],
         summary: 'Step up: attach a recent sign-in to your own pending request as its verification',
@@ -456,14 +448,14 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     'confirm',
     'Record that the requester confirmed the read-back values (procedure step 3.3)',
     ConfirmBodySchema,
-    requesters,
+    'change_request.confirm',
     (by, body) => ({ type: 'confirm_read_back', by, revision: body.revision }),
   );
   command(
     'edit',
     'Replace the requested changes; voids read-back and approval',
     EditBodySchema,
-    staffOrIntegration,
+    'change_request.edit',
     (id, request) =>
       tokenisePaymentDetails(deps, request.body.changes).then((tokenised) =>
         tokenised.ok
@@ -475,35 +467,35 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     'approve',
     'Approve as a second person (procedure step 7.2); applies the change',
     ReasonBodySchema,
-    deciders,
+    'change_request.decide',
     (by, body) => ({ type: 'approve', by, reason: body.reason }),
   );
   decided(
     'reject',
     'Reject, returning the request to the requester with the reason',
     ReasonBodySchema,
-    deciders,
+    'change_request.decide',
     (by, body) => ({ type: 'reject', by, reason: body.reason }),
   );
   decided(
     'escalate',
     'Escalate to a team lead with a reason code (SOP escalation causes)',
     EscalateBodySchema,
-    staff,
+    'change_request.escalate',
     (by, body) => ({ type: 'escalate', by, reason: body.reason, note: body.note }),
   );
   decided(
     'resolve',
     'Resolve an escalation: resume the flow or close the request',
     ResolveBodySchema,
-    deciders,
+    'change_request.decide',
     (by, body) => ({ type: 'resolve_escalation', by, resolution: body.resolution, note: body.note }),
   );
   command(
     'assign',
     'Give a queued request to a team lead or manager',
     AssignBodySchema,
-    deciders,
+    'change_request.decide',
     (id, request) =>
       assignChangeRequest(
         deps,
@@ -513,16 +505,22 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         expectedVersionOf(request),
       ),
   );
-  decided('notes', 'Add a working note to the request’s record', NoteBodySchema, staff, (by, body) => ({
-    type: 'add_note',
-    by,
-    text: body.text,
-  }));
+  decided(
+    'notes',
+    'Add a working note to the request’s record',
+    NoteBodySchema,
+    'change_request.note',
+    (by, body) => ({
+      type: 'add_note',
+      by,
+      text: body.text,
+    }),
+  );
 
   api.get(
     '/api/v1/change-requests/:id/preview',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'auditor'),
+      config: { action: 'change_request.preview' },
       schema: {
         tags: ['change requests'],
         summary:
@@ -563,9 +561,15 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
     },
   );
 
-  decided('cancel', 'Cancel a request not yet applied', ReasonBodySchema, requesters, (by, body) => ({
-    type: 'cancel',
-    by,
-    reason: body.reason,
-  }));
+  decided(
+    'cancel',
+    'Cancel a request not yet applied',
+    ReasonBodySchema,
+    'change_request.cancel',
+    (by, body) => ({
+      type: 'cancel',
+      by,
+      reason: body.reason,
+    }),
+  );
 }

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { exportCustomerData, viewCustomer } from '../../app/read-personal-data.ts';
 import { setSecurityQuestions } from '../../app/security-questions.ts';
+import { maskedCustomer } from '../../core/masking-fns.ts';
 import {
   AuditEntryViewSchema,
   ChangeRequestViewSchema,
@@ -11,8 +13,8 @@ import {
   ProblemSchema,
   pageOf,
 } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
+import { sourceOf } from '../request-source.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView } from '../views.ts';
 
@@ -20,26 +22,30 @@ const problems = { 401: ProblemSchema, 403: ProblemSchema, 404: ProblemSchema };
 
 export function registerCustomerRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const readers = requireRole('representative', 'team_lead', 'manager', 'admin', 'auditor', 'integration');
 
   api.get(
     '/api/v1/customers',
     {
-      preHandler: readers,
+      config: { action: 'customer.list' },
       schema: {
         tags: ['customers'],
-        summary: 'Find customers (by email, or page through all)',
+        summary: 'Find customers (by email, or page through all); sensitive values masked',
+        description:
+          'Values of sensitive and legal fields (policy tiers) are masked here; GET /api/v1/customers/{id} shows them in full and records the read in the audit log.',
         querystring: CustomerListQuerySchema,
         response: { 200: pageOf(CustomerViewSchema), ...problems },
       },
     },
-    async (request) => deps.store.listCustomers(request.query),
+    async (request) => {
+      const page = await deps.store.listCustomers(request.query);
+      return { ...page, items: page.items.map((customer) => maskedCustomer(customer, deps.policy)) };
+    },
   );
 
   api.get(
     '/api/v1/customers/:id',
     {
-      preHandler: readers,
+      config: { action: 'customer.read' },
       schema: {
         tags: ['customers'],
         summary: 'A customer record',
@@ -48,21 +54,53 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: ServerDeps): 
       },
     },
     async (request, reply) => {
-      const customer = await deps.store.findCustomer(request.params.id);
-      if (!customer)
-        return sendProblem(reply, request, {
-          code: 'CUSTOMER.NOT_FOUND',
-          message: `No customer has id ${request.params.id}.`,
-        });
-      reply.header('etag', `"${customer.version}"`);
-      return customer;
+      const result = await viewCustomer(deps, request.params.id, request.principal!.actor, sourceOf(request));
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      reply.header('etag', `"${result.value.version}"`);
+      return result.value;
+    },
+  );
+
+  api.get(
+    '/api/v1/customers/:id/export',
+    {
+      config: { action: 'customer.export' },
+      schema: {
+        tags: ['customers'],
+        summary: 'Everything held about a customer, as JSON (GDPR Art. 15 access request); audited',
+        description:
+          'The record, every change request, where the data was sent (connected systems and mail), the security questions set (never answers) and the full audit trail with sealed values opened. A customer may export only their own data.',
+        params: IdParamsSchema,
+        response: {
+          200: z.object({
+            exportedAt: z.string(),
+            customer: CustomerViewSchema,
+            changeRequests: z.array(z.record(z.string(), z.unknown())),
+            recipients: z.array(z.record(z.string(), z.unknown())),
+            securityQuestions: z.array(z.object({ question: z.string(), setAt: z.string() })),
+            auditTrail: z.array(AuditEntryViewSchema),
+          }),
+          ...problems,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await exportCustomerData(
+        deps,
+        request.params.id,
+        request.principal!.actor,
+        sourceOf(request),
+      );
+      if (!result.ok) return sendProblem(reply, request, result.error);
+      reply.header('content-disposition', `attachment; filename="customer-${request.params.id}.json"`);
+      return result.value as never;
     },
   );
 
   api.get(
     '/api/v1/customers/:id/history',
     {
-      preHandler: readers,
+      config: { action: 'customer.history' },
       schema: {
         tags: ['customers'],
         summary: "A customer's change requests and record notes (audit entries), newest requests first",
@@ -103,7 +141,7 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: ServerDeps): 
   api.put(
     '/api/v1/customers/:id/security-questions',
     {
-      preHandler: requireRole('team_lead', 'manager'),
+      config: { action: 'customer.security_questions.set' },
       schema: {
         tags: ['customers'],
         summary:
@@ -137,7 +175,7 @@ export function registerCustomerRoutes(app: FastifyInstance, deps: ServerDeps): 
   api.get(
     '/api/v1/customers/:id/security-questions',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager'),
+      config: { action: 'customer.security_questions.read' },
       schema: {
         tags: ['customers'],
         summary: 'The questions to ask (never the answers)',

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { completeCustomerSignIn, startCustomerSignIn } from '../../app/customer-sign-in.ts';
 import { ProblemSchema } from '../api-schemas.ts';
 import { sendProblem } from '../problem.ts';
-import { PUBLIC_RATE_LIMITS } from '../public-rate-limits.ts';
+import { limitPerKey, PUBLIC_RATE_LIMITS, SIGN_IN_CODES_PER_EMAIL } from '../public-rate-limits.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 /** Self-service sign-in, open to anyone: a code to the email on file, then a short session token. */
@@ -15,6 +15,15 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
     '/api/v1/customer-sessions',
     {
       config: { rateLimit: PUBLIC_RATE_LIMITS.signInStart },
+      // Per email as well as per address: a spread of addresses cannot flood one customer with codes.
+      preHandler: limitPerKey(app, {
+        ...SIGN_IN_CODES_PER_EMAIL,
+        what: 'email address',
+        keyOf: (request) =>
+          String((request.body as { email?: string }).email)
+            .trim()
+            .toLowerCase(),
+      }),
       schema: {
         tags: ['self-service'],
         summary:

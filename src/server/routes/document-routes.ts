@@ -12,7 +12,6 @@ import {
 } from '../../app/identity-documents.ts';
 import { ActorSchema } from '../../core/change-request-types.ts';
 import { ChangeRequestViewSchema, IdParamsSchema, ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView } from '../views.ts';
@@ -49,12 +48,11 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: ServerD
     throwFileSizeLimit: true,
   });
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const staff = requireRole('representative', 'team_lead', 'manager');
 
   api.post(
     '/api/v1/change-requests/:id/documents',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary: 'Upload an identity document (PDF, JPEG or PNG by content; up to 10 MB; stored encrypted)',
@@ -96,7 +94,7 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: ServerD
   api.get(
     '/api/v1/documents/:id/content',
     {
-      preHandler: staff,
+      config: { action: 'document.read' },
       schema: {
         tags: ['change requests'],
         summary: 'Open a document for review (every opening is audited)',
@@ -116,7 +114,7 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: ServerD
   api.post(
     '/api/v1/documents/:id/review',
     {
-      preHandler: staff,
+      config: { action: 'change_request.verify' },
       schema: {
         tags: ['change requests'],
         summary: "Record the reviewer's decision and checklist; accepted, it verifies the request's identity",

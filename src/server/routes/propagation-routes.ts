@@ -5,7 +5,6 @@ import { attestManualTask } from '../../app/attest-manual-task.ts';
 import { replayDeadLetter, retryDeadLetter } from '../../app/handle-dead-letter.ts';
 import { ActorSchema } from '../../core/change-request-types.ts';
 import { DeliverySchema, ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
@@ -29,12 +28,11 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 403: ProblemSchema, 4
 
 export function registerPropagationRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const operators = requireRole('team_lead', 'manager', 'admin');
 
   api.get(
     '/api/v1/manual-tasks',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'admin', 'auditor'),
+      config: { action: 'manual_task.read' },
       schema: {
         tags: ['propagation'],
         summary: 'Values to enter by hand in connected systems without an API',
@@ -56,7 +54,7 @@ export function registerPropagationRoutes(app: FastifyInstance, deps: ServerDeps
   api.post(
     '/api/v1/manual-tasks/:id/attest',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'admin'),
+      config: { action: 'manual_task.attest' },
       schema: {
         tags: ['propagation'],
         summary: 'Attest that the values were entered (procedure step 5.2); confirms the delivery',
@@ -86,7 +84,7 @@ export function registerPropagationRoutes(app: FastifyInstance, deps: ServerDeps
   api.get(
     '/api/v1/dead-letters',
     {
-      preHandler: requireRole('team_lead', 'manager', 'admin', 'auditor'),
+      config: { action: 'dead_letter.read' },
       schema: {
         tags: ['propagation'],
         summary:
@@ -121,7 +119,7 @@ export function registerPropagationRoutes(app: FastifyInstance, deps: ServerDeps
     api.post(
       `/api/v1/dead-letters/:id/${verb}`,
       {
-        preHandler: operators,
+        config: { action: 'dead_letter.act' },
         schema: {
           tags: ['propagation'],
           summary,

@@ -7,7 +7,6 @@ import {
   ProblemSchema,
   pageOf,
 } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import type { ServerDeps } from '../server-deps.ts';
 import { changeRequestView } from '../views.ts';
 
@@ -18,7 +17,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: ServerDeps): voi
   api.get(
     '/api/v1/queues/approvals',
     {
-      preHandler: requireRole('team_lead', 'manager', 'auditor'),
+      config: { action: 'queue.approvals' },
       schema: {
         tags: ['queues'],
         summary:
@@ -44,7 +43,7 @@ export function registerQueueRoutes(app: FastifyInstance, deps: ServerDeps): voi
   api.get(
     '/api/v1/queues/escalations',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'auditor'),
+      config: { action: 'queue.escalations' },
       schema: {
         tags: ['queues'],
         summary: 'Escalated requests, the longest-waiting first, by reason and assignee',

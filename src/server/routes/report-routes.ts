@@ -9,7 +9,6 @@ import { reviewProcedureCompleteness } from '../../app/review-procedure-complete
 import { monthlyReportRows } from '../../core/monthly-report-fns.ts';
 import { FINDING_CODES, monthRange } from '../../core/procedure-review-fns.ts';
 import { ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import { sendProblem } from '../problem.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
@@ -28,12 +27,11 @@ const problems = {
 
 export function registerReportRoutes(app: FastifyInstance, deps: ServerDeps): void {
   const api = app.withTypeProvider<ZodTypeProvider>();
-  const managers = requireRole('manager', 'auditor', 'admin');
 
   api.get(
     '/api/v1/audit/review',
     {
-      preHandler: managers,
+      config: { action: 'audit.review' },
       schema: {
         tags: ['audit'],
         summary: 'Every change applied in the month that lacks anything the procedure requires (step 8.1)',
@@ -61,7 +59,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ServerDeps): vo
   api.get(
     '/api/v1/reports/monthly',
     {
-      preHandler: managers,
+      config: { action: 'report.read' },
       schema: {
         tags: ['reports'],
         summary:
@@ -92,7 +90,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ServerDeps): vo
   api.get(
     '/api/v1/quality-reviews/sample',
     {
-      preHandler: requireRole('manager'),
+      config: { action: 'change_request.quality_review' },
       schema: {
         tags: ['reports'],
         summary: 'A random sample of the month’s completed requests not yet quality-reviewed',
@@ -112,7 +110,7 @@ export function registerReportRoutes(app: FastifyInstance, deps: ServerDeps): vo
   api.post(
     '/api/v1/change-requests/:id/quality-review',
     {
-      preHandler: requireRole('manager'),
+      config: { action: 'change_request.quality_review' },
       schema: {
         tags: ['reports'],
         summary: 'Record a quality review of a completed request (feeds the accuracy rate)',

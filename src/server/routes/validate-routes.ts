@@ -8,7 +8,6 @@ import { checkBankAccount, checkCard, fieldWarnings } from '../../core/payment-i
 import type { Result } from '../../core/result.ts';
 import { isSameValue } from '../../core/value-fns.ts';
 import { ProblemSchema } from '../api-schemas.ts';
-import { requireRole } from '../auth.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 const ProblemItemSchema = z.object({ reason: z.string(), path: z.string(), message: z.string() });
@@ -17,7 +16,7 @@ export function registerValidateRoutes(app: FastifyInstance, deps: ServerDeps): 
   app.withTypeProvider<ZodTypeProvider>().post(
     '/api/v1/validate',
     {
-      preHandler: requireRole('representative', 'team_lead', 'manager', 'admin', 'integration'),
+      config: { action: 'validate.fields' },
       schema: {
         tags: ['validation'],
         summary:
