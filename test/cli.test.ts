@@ -47,6 +47,7 @@ beforeAll(async () => {
     HOME: process.env.HOME,
     AMEND_LOG_LEVEL: 'silent',
     AMEND_AUDIT_SIGNING_KEY_FILE: join(workDir, 'audit-key.pem'),
+    AMEND_DATA_KEYS_FILE: join(workDir, 'data-keys.json'),
   };
   if (testEngine() === 'postgres') {
     const database = await openTestDatabase();
@@ -152,6 +153,34 @@ describe('amend CLI', () => {
     const bad = await amend('report', '--month', 'November');
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('--month must be YYYY-MM');
+  });
+
+  it('rotates the data key: a new current key, every customer re-encrypted under it, old keys kept', async () => {
+    const rotated = await amend('keys', 'rotate');
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(rotated.stdout).toContain('Added data key k2 (was k1)');
+    expect(rotated.stdout).toMatch(/Re-encrypted \d+ customers under key k2; 0 left\./);
+    const file = JSON.parse(readFileSync(join(workDir, 'data-keys.json'), 'utf8'));
+    expect(file.current).toBe('k2');
+    expect(Object.keys(file.keys).sort()).toEqual(['k1', 'k2']);
+    await withDirectAccess(async (db) => {
+      const keys = await sql<{ key_id: string }>`SELECT DISTINCT key_id FROM customer`.execute(db);
+      expect(keys.rows).toEqual([{ key_id: 'k2' }]);
+    });
+    // Records still open after rotation, through the CLI's own runtime.
+    const report = await amend('report', '--month', '2026-11', '--format', 'json');
+    expect(report.code, report.stderr).toBe(0);
+
+    const saved = env;
+    env = { ...env, AMEND_DATA_KEYS: readFileSync(join(workDir, 'data-keys.json'), 'utf8') };
+    const fromEnvironment = await amend('keys', 'rotate');
+    env = { ...saved, AMEND_DATA_KEYS: '{not json' };
+    const malformed = await amend('migrate');
+    env = saved;
+    expect(fromEnvironment.code).toBe(78);
+    expect(fromEnvironment.stderr).toContain('AMEND_DATA_KEYS');
+    expect(malformed.code).toBe(78);
+    expect(malformed.stderr).toContain('AMEND_DATA_KEYS');
   });
 
   it('refuses invalid configuration naming the variable', async () => {

@@ -476,3 +476,41 @@ describe('limits on the public endpoints', () => {
     expect((await ask('198.51.100.99', 'someone.else@example.com')).statusCode).toBe(202);
   });
 });
+
+describe('self-service sign-in by text message', () => {
+  it('texts a code to the mobile on file, and answers alike for a landline or an unknown number', async () => {
+    const customer = await app.addCustomer({ phone: '+61412777333' });
+    await app.addCustomer({ phone: '+61398765432' });
+    const ask = (phone: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/api/v1/customer-sessions',
+        payload: { phone },
+        remoteAddress: '203.0.113.77',
+      });
+    const texts = async (to: string) => (await app.store.listCaughtMail({ recipient: to, limit: 10 })).items;
+
+    const started = await ask('+61412777333');
+    expect(started.statusCode).toBe(202);
+    const [sms] = await texts('+61412777333');
+    expect(sms?.subject).toBe('SMS');
+    const code = /\b(\d{6})\b/.exec(sms!.text)![1]!;
+    const verified = await app.server.inject({
+      method: 'POST',
+      url: '/api/v1/customer-sessions/verify',
+      payload: { challengeId: started.json().challengeId, code },
+      remoteAddress: '203.0.113.77',
+    });
+    expect(verified.statusCode).toBe(201);
+    expect(verified.json().customerId).toBe(customer.id);
+
+    for (const phone of ['+61398765432', '+61499000111']) {
+      const response = await ask(phone);
+      expect(response.statusCode).toBe(202);
+      expect(response.json().message).toBe(started.json().message);
+      expect(await texts(phone)).toEqual([]);
+    }
+    const malformed = await ask('0412 777 333');
+    expect(malformed.statusCode).toBe(400);
+  });
+});

@@ -1,25 +1,43 @@
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import { phoneLineType } from '../core/field-validation-fns.ts';
 import { isRecentSignIn } from '../core/policy-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
-import type { MailSender, Store, UseCaseContext } from './ports.ts';
+import type { MailSender, SmsSender, Store, UseCaseContext } from './ports.ts';
 import { recordSystemVerification } from './record-system-verification.ts';
 import { inTransaction } from './transaction-fns.ts';
 
-type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction'>; readonly mailer: MailSender };
+type Deps = UseCaseContext & {
+  readonly store: Pick<Store, 'transaction'>;
+  readonly mailer: MailSender;
+  readonly sms: SmsSender;
+};
 
 const MINUTE_MS = 60_000;
 
+/** Where the customer says they can receive a code: an email or a mobile number (E.164) on file. */
+export type SignInContact = { readonly email: string } | { readonly phone: string };
+
 /**
- * Starts a self-service sign-in: a code to the email on file. The answer is the same whether or not the
- * address belongs to a customer, so the endpoint cannot be used to find out who is a customer.
+ * Starts a self-service sign-in: a code to the email or mobile on file. The answer is the same whether or not
+ * the contact belongs to a customer (or is a landline), so the endpoint cannot be used to find out who is a
+ * customer.
  */
-export async function startCustomerSignIn(deps: Deps, email: string): Promise<{ challengeId: string }> {
+export async function startCustomerSignIn(
+  deps: Deps,
+  contact: SignInContact,
+): Promise<{ challengeId: string }> {
   const challengeId = deps.ids.newId();
   const now = deps.clock.now();
   const code = deps.codes.newCode();
   const customer = await deps.store.transaction(async (tx) => {
-    const found = (await tx.listCustomers({ email: email.trim(), limit: 2 })).items;
+    const found = (
+      await tx.listCustomers(
+        'email' in contact ? { email: contact.email.trim(), limit: 2 } : { phone: contact.phone, limit: 2 },
+      )
+    ).items;
     if (found.length !== 1) return null;
+    if ('phone' in contact && !['mobile', 'fixed_line_or_mobile'].includes(phoneLineType(contact.phone)))
+      return null;
     const lockedUntil = await tx.verificationLockUntil(found[0]!.id, now.toISOString());
     if (lockedUntil) return null;
     await tx.insertSignInChallenge({
@@ -33,8 +51,9 @@ export async function startCustomerSignIn(deps: Deps, email: string): Promise<{ 
     });
     return found[0]!;
   });
-  if (customer?.email) {
-    const text = `Your sign-in code is ${code}. It expires in ${deps.policy.verification.otpLifetimeMinutes} minutes. If you did not try to sign in, ignore this message.`;
+  const text = `Your sign-in code is ${code}. It expires in ${deps.policy.verification.otpLifetimeMinutes} minutes. If you did not try to sign in, ignore this message.`;
+  if (customer && 'phone' in contact && customer.phone) await deps.sms.send({ to: customer.phone, text });
+  else if (customer?.email)
     await deps.mailer.send({
       to: customer.email,
       subject: 'Your sign-in code',
@@ -42,7 +61,6 @@ export async function startCustomerSignIn(deps: Deps, email: string): Promise<{ 
       html: `<p>${text}</p>`,
       changeRequestId: null,
     });
-  }
   return { challengeId };
 }
 

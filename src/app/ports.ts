@@ -160,6 +160,8 @@ export interface Store {
     limit: number;
     after?: string | undefined;
     email?: string | undefined;
+    /** E.164. */
+    phone?: string | undefined;
   }): Promise<Page<Customer>>;
   countCustomers(): Promise<number>;
 

@@ -19,7 +19,18 @@ export interface Principal {
   readonly scopes: readonly string[] | null;
 }
 
+/** An authenticated route and the action it performs: the rows of docs/roles.md. */
+export interface AccessRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly action: Action;
+}
+
 declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route under the authenticator, with its action (filled as routes register). */
+    accessRoutes: readonly AccessRoute[];
+  }
   interface FastifyRequest {
     principal: Principal | null;
   }

@@ -10,7 +10,7 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
-import { createAuthenticator } from './auth.ts';
+import { type AccessRoute, createAuthenticator } from './auth.ts';
 import { createMetrics } from './metrics.ts';
 import { handleError, sendProblem } from './problem.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
@@ -58,6 +58,8 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
+  const accessRoutes: AccessRoute[] = [];
+  app.decorate('accessRoutes', accessRoutes);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, {
@@ -129,10 +131,13 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   await app.register(async (api) => {
     // Fail closed: an API route that names no action (docs/roles.md) would be open to every role.
     api.addHook('onRoute', (route) => {
-      if (!route.config?.action)
+      const action = route.config?.action;
+      if (!action)
         throw new Error(
           `${route.method} ${route.url} names no action; add config.action from the access matrix.`,
         );
+      for (const method of [route.method].flat())
+        if (method !== 'HEAD') accessRoutes.push({ method, url: route.url, action });
     });
     api.addHook('onRequest', createAuthenticator(deps));
     registerStaffSessionRoutes(api, deps);

@@ -142,7 +142,12 @@ export interface CustomerPage {
 export async function listCustomers(
   db: Executor,
   cipher: FieldCipher,
-  options: { limit: number; after?: string | undefined; email?: string | undefined },
+  options: {
+    limit: number;
+    after?: string | undefined;
+    email?: string | undefined;
+    phone?: string | undefined;
+  },
 ): Promise<CustomerPage> {
   let query = db
     .selectFrom('customer')
@@ -151,6 +156,7 @@ export async function listCustomers(
     .limit(options.limit + 1);
   if (options.after) query = query.where('id', '>', options.after);
   if (options.email) query = query.where('email_index', '=', emailIndex(cipher, options.email));
+  if (options.phone) query = query.where('phone_index', '=', cipher.blindIndex('phone', options.phone));
   const page = pageOf(
     await query.execute(),
     options.limit,

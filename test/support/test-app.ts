@@ -78,7 +78,7 @@ export interface TestApp {
   /** An HTTP call to the real server (inject), authenticated with an API key. */
   call(
     apiKey: string,
-    method: 'GET' | 'POST' | 'PUT',
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
     url: string,
     payload?: unknown,
     headers?: Record<string, string>,

@@ -105,11 +105,11 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         rateLimit: { max: limits.perMinutePerAddress, timeWindow: '1 minute' },
       },
       // Per customer, after the body is read: whoever submits, one customer's record is not changed in a loop.
-      preHandler: app.rateLimit({
+      preHandler: limitPerKey(app, {
         max: limits.perHourPerCustomer,
         timeWindow: '1 hour',
-        keyGenerator: (request) =>
-          `submit:${(request.body as { customerId?: string } | undefined)?.customerId}`,
+        what: 'customer',
+        keyOf: (request) => String((request.body as { customerId?: string }).customerId),
       }),
       schema: {
         tags: ['change requests'],

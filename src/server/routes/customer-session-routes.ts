@@ -18,18 +18,27 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
       // Per email as well as per address: a spread of addresses cannot flood one customer with codes.
       preHandler: limitPerKey(app, {
         ...SIGN_IN_CODES_PER_EMAIL,
-        what: 'email address',
-        keyOf: (request) =>
-          String((request.body as { email?: string }).email)
+        what: 'email address or phone',
+        keyOf: (request) => {
+          const body = request.body as { email?: string; phone?: string };
+          return String(body.email ?? body.phone)
             .trim()
-            .toLowerCase(),
+            .toLowerCase();
+        },
       }),
       schema: {
         tags: ['self-service'],
         summary:
-          'Ask for a sign-in code by email (the same answer whether or not the address is a customer’s)',
+          'Ask for a sign-in code by email or text to a mobile on file (the same answer whether or not it is a customer’s)',
         security: [],
-        body: z.strictObject({ email: z.email().max(254) }),
+        body: z.union([
+          z.strictObject({ email: z.email().max(254) }),
+          z.strictObject({
+            phone: z
+              .string()
+              .regex(/^\+[1-9]\d{6,14}$/, 'Give the mobile number in international form, e.g. +61412345678.'),
+          }),
+        ]),
         response: {
           202: z.object({ challengeId: z.string(), message: z.string() }),
           400: ProblemSchema,
@@ -38,10 +47,10 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
       },
     },
     async (request, reply) => {
-      const { challengeId } = await startCustomerSignIn(deps, request.body.email);
+      const { challengeId } = await startCustomerSignIn(deps, request.body);
       return reply.code(202).send({
         challengeId,
-        message: 'If this address is on a customer record, a sign-in code is on its way.',
+        message: 'If this is on a customer record, a sign-in code is on its way.',
       });
     },
   );

@@ -64,6 +64,12 @@ export async function registerDocumentRoutes(app: FastifyInstance, deps: ServerD
       },
     },
     async (request, reply) => {
+      if (!request.isMultipart())
+        return sendProblem(reply, request, {
+          code: 'REQUEST.INVALID',
+          message: 'Send the scan as multipart/form-data with a `documentType` field and one `file`.',
+          errors: [{ path: 'headers.content-type', message: 'Use multipart/form-data.' }],
+        });
       const part = await request.file();
       if (!part)
         return sendProblem(reply, request, {

@@ -8,6 +8,7 @@ import { checkBankAccount, checkCard, fieldWarnings } from '../../core/payment-i
 import type { Result } from '../../core/result.ts';
 import { isSameValue } from '../../core/value-fns.ts';
 import { ProblemSchema } from '../api-schemas.ts';
+import { sendProblem } from '../problem.ts';
 import type { ServerDeps } from '../server-deps.ts';
 
 const ProblemItemSchema = z.object({ reason: z.string(), path: z.string(), message: z.string() });
@@ -47,11 +48,19 @@ export function registerValidateRoutes(app: FastifyInstance, deps: ServerDeps): 
           400: ProblemSchema,
           401: ProblemSchema,
           403: ProblemSchema,
+          404: ProblemSchema,
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { field, value } = request.body;
+      const actor = request.principal!.actor;
+      // A customer compares values with their own record only; another id is "not found".
+      if (actor.kind === 'customer' && request.body.customerId && request.body.customerId !== actor.id)
+        return sendProblem(reply, request, {
+          code: 'CUSTOMER.NOT_FOUND',
+          message: `No customer has id ${request.body.customerId}.`,
+        });
       const customer = request.body.customerId
         ? await deps.store.findCustomer(request.body.customerId)
         : null;

@@ -1,0 +1,208 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
+import { addDataKey, createFieldCipher, createFileFieldCipher } from '../src/adapters/field-cipher.ts';
+import { resealAllCustomers } from '../src/app/rotate-data-keys.ts';
+import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
+import { createStore } from '../src/store/store.ts';
+import { createTestApp, type TestApp } from './support/test-app.ts';
+
+const keyDir = mkdtempSync(join(tmpdir(), 'amend-keys-'));
+const keyFile = join(keyDir, 'data-keys.json');
+let app: TestApp;
+
+beforeAll(async () => {
+  // A real keys file, so rotation goes through the same path as `amend keys rotate`.
+  app = await createTestApp({ cipher: createFileFieldCipher(keyFile) });
+});
+afterAll(async () => {
+  await app.close();
+  rmSync(keyDir, { recursive: true, force: true });
+});
+
+const rawCustomer = async (id: string) =>
+  (
+    await sql<{ row: string; key_id: string | null; sealed: string | null }>`
+      SELECT row_to_json(customer)::text AS row, key_id, sealed FROM customer WHERE id = ${id}`.execute(
+      app.database.db,
+    )
+  ).rows[0]!;
+
+describe('personal data at rest', () => {
+  it('stores no personal value in clear, and finds customers by email through a blind index', async () => {
+    const customer = await app.addCustomer({
+      legalName: 'Quentin Zyzzyva',
+      email: 'Quentin.Zyzzyva@Example.com',
+      phone: '+61412555777',
+    });
+    const raw = await rawCustomer(customer.id);
+    for (const value of ['Zyzzyva', 'zyzzyva@example.com', 'Quentin.Zyzzyva', '412555777'])
+      expect(raw.row.toLowerCase()).not.toContain(value.toLowerCase());
+    expect(raw.sealed).toMatch(/^v1\.k1\./);
+    expect(raw.key_id).toBe('k1');
+    expect((await app.store.findCustomer(customer.id))?.legalName).toBe('Quentin Zyzzyva');
+
+    const representative = await app.addStaff('representative');
+    const found = await app.call(
+      representative.apiKey,
+      'GET',
+      '/api/v1/customers?email=QUENTIN.zyzzyva@example.com',
+    );
+    expect(found.json().items.map((item: { id: string }) => item.id)).toEqual([customer.id]);
+    // Search results mask sensitive and legal values; the full record is one audited read away.
+    expect(found.json().items[0].legalName).toBe('Q*** Z***');
+    expect(found.json().items[0].email).toMatch(/^Q\*\*\*@example\.com$/i);
+    const full = await app.call(representative.apiKey, 'GET', `/api/v1/customers/${customer.id}`);
+    expect(full.json().email.toLowerCase()).toBe('quentin.zyzzyva@example.com');
+    const viewed = await app.store.listAudit({ chain: customer.id, action: 'customer.viewed', limit: 5 });
+    expect(viewed.entries).toHaveLength(1);
+    expect(viewed.entries[0]!.actor).toMatchObject({ kind: 'staff', id: representative.id });
+  });
+
+  it('binds each sealed value to its row: copied onto another customer it does not open', async () => {
+    const a = await app.addCustomer({ legalName: 'Row Owner' });
+    const b = await app.addCustomer({ legalName: 'Other Row' });
+    await sql`UPDATE customer SET sealed = (SELECT sealed FROM customer WHERE id = ${a.id}) WHERE id = ${b.id}`.execute(
+      app.database.db,
+    );
+    await expect(app.store.findCustomer(b.id)).rejects.toThrow();
+    expect((await app.store.findCustomer(a.id))?.legalName).toBe('Row Owner');
+    await sql`DELETE FROM customer WHERE id = ${b.id}`.execute(app.database.db);
+  });
+
+  it('keeps sensitive values in audit entries sealed; an auditor can open them, and that read is audited', async () => {
+    const customer = await app.addCustomer({ email: 'before.audit@example.com' });
+    const representative = await app.addStaff('representative');
+    const submitted = await app.call(representative.apiKey, 'POST', '/api/v1/change-requests', {
+      customerId: customer.id,
+      changes: [{ field: 'email', value: 'after.audit@example.com' }],
+      confirmSubmittedValues: true,
+    });
+    expect(submitted.statusCode).toBe(201);
+    const received = (
+      await app.store.listAudit({ chain: customer.id, action: 'change_request.received', limit: 5 })
+    ).entries[0]!;
+    const stored = await sql<{ details: string }>`
+      SELECT details::text AS details FROM audit_entry WHERE id = ${String(received.id)}`.execute(
+      app.database.db,
+    );
+    expect(stored.rows[0]!.details).not.toContain('after.audit@example.com');
+    expect(stored.rows[0]!.details).toContain('$sealed');
+    expect(JSON.stringify(received.details)).toContain('a***@example.com');
+
+    const manager = await app.addStaff('manager');
+    expect((await app.call(manager.apiKey, 'GET', `/api/v1/audit/${received.id}/values`)).statusCode).toBe(
+      403,
+    );
+    const auditor = await app.addStaff('auditor');
+    const opened = await app.call(auditor.apiKey, 'GET', `/api/v1/audit/${received.id}/values`);
+    expect(opened.statusCode).toBe(200);
+    expect(JSON.stringify(opened.json().values)).toContain('after.audit@example.com');
+    const reads = await app.store.listAudit({ chain: customer.id, action: 'audit.values_read', limit: 5 });
+    expect(reads.entries[0]).toMatchObject({ actor: { id: auditor.id }, details: { entryId: received.id } });
+    expect((await app.call(auditor.apiKey, 'GET', '/api/v1/audit/999999999/values')).json().code).toBe(
+      'AUDIT.ENTRY_NOT_FOUND',
+    );
+    // Sealing happens before hashing: the chain still verifies.
+    const verification = await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+    expect(verification.firstBroken).toBeNull();
+    expect(verification.isIntact).toBe(true);
+  });
+
+  it('rotates keys while changes keep arriving: every row ends under the new key, no change is lost', async () => {
+    const customers = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        app.addCustomer({
+          legalName: `Rotation Person ${String.fromCharCode(65 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}`,
+        }),
+      ),
+    );
+    const integration = await app.addIntegration();
+    const before = JSON.parse(readFileSync(keyFile, 'utf8')) as { current: string };
+    const added = addDataKey(keyFile);
+    expect(added.previous).toBe(before.current);
+    // Running processes look at the keys file at most every two seconds.
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+
+    const changes = customers.slice(0, 15).map((customer, i) =>
+      app.call(integration.apiKey, 'POST', '/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'preferredName', value: `Rotated ${String.fromCharCode(65 + i)}` }],
+        confirmSubmittedValues: true,
+      }),
+    );
+    const [outcome, ...responses] = await Promise.all([resealAllCustomers(app.store, () => {}), ...changes]);
+    expect(responses.every((response) => response.statusCode === 201)).toBe(true);
+    expect(outcome.remaining).toBe(0);
+    expect(await app.store.countCustomersToReseal()).toBe(0);
+    const keyIds = await sql<{ key_id: string; count: number }>`
+      SELECT key_id, count(*)::int AS count FROM customer GROUP BY key_id`.execute(app.database.db);
+    expect(keyIds.rows.map((row) => row.key_id)).toEqual([added.keyId]);
+    for (const [i, customer] of customers.slice(0, 15).entries())
+      expect((await app.store.findCustomer(customer.id))?.preferredName).toBe(
+        `Rotated ${String.fromCharCode(65 + i)}`,
+      );
+    expect((await app.store.findCustomer(customers[20]!.id))?.legalName).toBe('Rotation Person Ua');
+  });
+
+  it('opens values sealed under a key another process just added, without waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amend-keys-'));
+    const file = join(dir, 'data-keys.json');
+    const reader = createFileFieldCipher(file);
+    addDataKey(file);
+    const writer = createFileFieldCipher(file);
+    const sealed = writer.seal('hello', 'owner-1');
+    expect(writer.keyIdOf(sealed)).toBe('k2');
+    expect(reader.open(sealed, 'owner-1')).toBe('hello');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('seals rows written before encryption at rest', async () => {
+    const id = '0193f000-0000-7000-8000-00000000abcd';
+    const now = new Date().toISOString();
+    await sql`
+      INSERT INTO customer (id, version, legal_name, email, phone, communication_preferences, confirmed_at, created_at, updated_at)
+      VALUES (${id}, 1, 'Legacy Clear', 'legacy.clear@example.com', '+61400000001', ${JSON.stringify({})}::jsonb,
+              ${JSON.stringify({})}::jsonb, ${now}, ${now})`.execute(app.database.db);
+    expect(await app.store.countCustomersToReseal()).toBe(1);
+    expect((await app.store.findCustomer(id))?.email).toBe('legacy.clear@example.com');
+    await resealAllCustomers(app.store, () => {});
+    const raw = await rawCustomer(id);
+    expect(raw.row).not.toContain('Legacy');
+    expect(raw.row).not.toContain('legacy.clear');
+    const found = await app.store.listCustomers({ email: 'Legacy.Clear@example.com', limit: 5 });
+    expect(found.items.map((customer) => customer.legalName)).toEqual(['Legacy Clear']);
+  });
+
+  it('refuses a keys file that names a current key it does not hold', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'amend-keys-'));
+    const file = join(dir, 'data-keys.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        current: 'k9',
+        keys: { k1: randomBytes(32).toString('base64') },
+        blindIndexKey: randomBytes(32).toString('base64'),
+      }),
+    );
+    expect(() => createFileFieldCipher(file)).toThrow(/current key "k9"/);
+    writeFileSync(file, JSON.stringify({ current: 'k1', keys: { k1: 'c2hvcnQ=' }, blindIndexKey: 'x' }));
+    expect(() => createFileFieldCipher(file)).toThrow(/keys.k1: must be 32 bytes/);
+    rmSync(dir, { recursive: true, force: true });
+    // A store over another cipher cannot read this database's customers.
+    const stranger = createStore(
+      app.database.db,
+      sha256Hex,
+      createFieldCipher({
+        current: 'k1',
+        keys: { k1: randomBytes(32).toString('base64') },
+        blindIndexKey: randomBytes(32).toString('base64'),
+      }),
+    );
+    return expect(stranger.listCustomers({ limit: 1 })).rejects.toThrow();
+  });
+});
