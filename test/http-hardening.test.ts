@@ -26,6 +26,8 @@ describe('security headers and size limits', () => {
       expect(response.headers['referrer-policy']).toBe('no-referrer');
       expect(response.headers['x-powered-by']).toBeUndefined();
     }
+    const answer = await app.call(integration.apiKey, 'GET', '/api/v1/change-requests');
+    expect(answer.headers['cache-control']).toBe('no-store');
   });
 
   it('refuses a body over 64 KiB with 413 problem+json, before reading it', async () => {

@@ -61,6 +61,10 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   const accessRoutes: AccessRoute[] = [];
   app.decorate('accessRoutes', accessRoutes);
   app.setErrorHandler(handleError);
+  // API answers carry personal data and credentials: no browser or proxy may keep a copy (ASVS 8.2.1).
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, request, {
       code: 'REQUEST.ROUTE_NOT_FOUND',
