@@ -80,7 +80,7 @@ function printCredentials(credentials: DemoCredentials): string {
         `  ${member.role.padEnd(15)} ${member.email.padEnd(28)} password ${member.password}  TOTP secret ${member.totpSecret}`,
     ),
     '',
-    'API keys, for scripts and integrations: send as "Authorization: Bearer <key>".',
+    'API keys (scripts and tools; send as "Authorization: Bearer <key>"):',
     ...credentials.staff.map(
       (member) => `  ${member.role.padEnd(15)} ${member.displayName.padEnd(22)} ${member.apiKey}`,
     ),

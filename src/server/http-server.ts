@@ -52,7 +52,13 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   // Security headers (CSP, HSTS, nosniff, frame-ancestors 'none' …); the not-me page's one inline style is allowed.
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
-      directives: { 'frame-ancestors': ["'none'"], 'style-src': ["'self'", "'unsafe-inline'"] },
+      directives: {
+        'frame-ancestors': ["'none'"],
+        'style-src': ["'self'", "'unsafe-inline'"],
+        // Amend is often served over plain HTTP on a private network or behind a TLS proxy; forcing https
+        // sub-requests there would break pages. HSTS still applies whenever it is reached over HTTPS.
+        'upgrade-insecure-requests': null,
+      },
     },
   });
   app.setValidatorCompiler(validatorCompiler);
