@@ -514,3 +514,44 @@ describe('self-service sign-in by text message', () => {
     expect(malformed.statusCode).toBe(400);
   });
 });
+
+describe('wrong sign-in codes per customer', () => {
+  it('stops accepting codes for a customer after 10 wrong ones in 15 minutes, across challenges and addresses', async () => {
+    await app.addCustomer({ email: 'guess.target@example.com' });
+    const start = async (remoteAddress: string) =>
+      (
+        await app.server.inject({
+          method: 'POST',
+          url: '/api/v1/customer-sessions',
+          payload: { email: 'guess.target@example.com' },
+          remoteAddress,
+        })
+      ).json().challengeId as string;
+    const guess = (challengeId: string, remoteAddress: string, code = '000000') =>
+      app.server.inject({
+        method: 'POST',
+        url: '/api/v1/customer-sessions/verify',
+        payload: { challengeId, code },
+        remoteAddress,
+      });
+    for (let round = 0; round < 2; round++) {
+      const challengeId = await start(`192.0.2.${50 + round}`);
+      for (let i = 0; i < 5; i++) {
+        const response = await guess(challengeId, `192.0.2.${60 + round * 5 + i}`, '999999');
+        // A wrong guess (or, by bad luck, the right one) counts; the point is the limit after ten.
+        expect([201, 422]).toContain(response.statusCode);
+      }
+    }
+    const challengeId = await start('192.0.2.99');
+    const code = codeIn(lastMailTo('guess.target@example.com')?.text);
+    const refused = await guess(challengeId, '192.0.2.100', code);
+    expect(refused.statusCode).toBe(429);
+    expect(refused.json().code).toBe('REQUEST.RATE_LIMITED');
+    expect(refused.headers['retry-after']).toBe('900');
+    app.clock.advance(16 * 60_000);
+    const fresh = await start('192.0.2.101');
+    expect(
+      (await guess(fresh, '192.0.2.102', codeIn(lastMailTo('guess.target@example.com')?.text))).statusCode,
+    ).toBe(201);
+  });
+});

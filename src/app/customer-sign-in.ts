@@ -13,6 +13,9 @@ type Deps = UseCaseContext & {
 };
 
 const MINUTE_MS = 60_000;
+/** Wrong codes one customer's sign-ins may take in the window, whatever the challenge or address. */
+export const SIGN_IN_FAILURES_PER_CUSTOMER = 10;
+const SIGN_IN_FAILURE_WINDOW_MS = 15 * MINUTE_MS;
 
 /** Where the customer says they can receive a code: an email or a mobile number (E.164) on file. */
 export type SignInContact = { readonly email: string } | { readonly phone: string };
@@ -83,6 +86,12 @@ export async function completeCustomerSignIn(
         'OTP.NOT_USABLE',
         'This code was used, has expired, or ran out of tries; ask for a new one.',
       );
+    // Per customer, across challenges and addresses: asking for new codes does not buy more guesses.
+    const since = new Date(now.getTime() - SIGN_IN_FAILURE_WINDOW_MS).toISOString();
+    if ((await tx.signInFailuresSince(challenge.customerId, since)) >= SIGN_IN_FAILURES_PER_CUSTOMER)
+      return fail('REQUEST.RATE_LIMITED', 'Too many wrong codes for this account; try again later.', {
+        retryAfterSeconds: SIGN_IN_FAILURE_WINDOW_MS / 1000,
+      });
     const isCorrect = deps.codes.matches(challengeId, code.trim(), challenge.codeHash);
     await tx.updateSignInChallenge(challengeId, {
       attempts: challenge.attempts + 1,

@@ -284,6 +284,8 @@ export interface Store {
     expiresAt: string;
     now: string;
   }): Promise<void>;
+  /** Wrong sign-in codes tried for a customer since `since`, across all their challenges. */
+  signInFailuresSince(customerId: string, since: string): Promise<number>;
   lockSignInChallenge(id: string): Promise<{
     id: string;
     customerId: string;

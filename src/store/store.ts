@@ -92,6 +92,7 @@ export function createStore(
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
     insertSignInChallenge: (challenge) => verification.insertSignInChallenge(db, challenge),
     lockSignInChallenge: (id) => verification.lockSignInChallenge(db, id),
+    signInFailuresSince: (customerId, since) => verification.signInFailuresSince(db, customerId, since),
     updateSignInChallenge: (id, changes) => verification.updateSignInChallenge(db, id, changes),
     insertCustomerSession: (session) => verification.insertCustomerSession(db, session),
     findCustomerSession: (tokenHash, now) => verification.findCustomerSession(db, tokenHash, now),

@@ -219,6 +219,18 @@ export async function insertSignInChallenge(
     .execute();
 }
 
+/** Wrong sign-in codes tried for a customer since `since`, across all their challenges. */
+export async function signInFailuresSince(db: Executor, customerId: string, since: string): Promise<number> {
+  const row = await db
+    .selectFrom('customer_sign_in')
+    .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('attempts'), eb.val(0)).as('failures'))
+    .where('customer_id', '=', customerId)
+    .where('created_at', '>=', new Date(since))
+    .where('used_at', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.failures);
+}
+
 export async function lockSignInChallenge(db: Executor, id: string) {
   const row = await db
     .selectFrom('customer_sign_in')

@@ -79,7 +79,11 @@ export function registerCustomerSessionRoutes(app: FastifyInstance, deps: Server
     },
     async (request, reply) => {
       const result = await completeCustomerSignIn(deps, request.body.challengeId, request.body.code);
-      if (!result.ok) return sendProblem(reply, request, result.error);
+      if (!result.ok) {
+        if (typeof result.error.retryAfterSeconds === 'number')
+          reply.header('retry-after', String(result.error.retryAfterSeconds));
+        return sendProblem(reply, request, result.error);
+      }
       if (!result.value.token)
         return sendProblem(reply, request, { code: 'OTP.WRONG_CODE', message: 'That code is not right.' });
       return reply.code(201).send(result.value);
