@@ -67,16 +67,11 @@ describe('data subject access (GDPR Art. 15)', () => {
     expect(body.auditTrail.at(-1).actor).toMatchObject({ kind: 'staff', id: manager.id });
 
     // The customer may export their own data; the read is audited all the same.
-    const session = app.deps.codes.newSessionToken();
-    const now = app.clock.now();
-    await app.store.insertCustomerSession({
-      id: randomUUID(),
-      customerId: customer.id,
-      tokenHash: session.tokenHash,
-      authenticatedAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + 60_000).toISOString(),
-    });
-    const own = await app.call(session.token, 'GET', `/api/v1/customers/${customer.id}/export`);
+    const own = await app.call(
+      await app.customerSession(customer.id),
+      'GET',
+      `/api/v1/customers/${customer.id}/export`,
+    );
     expect(own.statusCode).toBe(200);
     const exports = await app.store.listAudit({ chain: customer.id, action: 'customer.exported', limit: 5 });
     expect(exports.entries.map((entry) => entry.actor.kind)).toEqual(['staff', 'customer']);

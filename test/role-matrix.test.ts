@@ -48,16 +48,7 @@ beforeAll(async () => {
       headers: { authorization: `Bearer ${token}` },
     });
   credentials.set('integration', bearer(integration.apiKey));
-  const session = app.deps.codes.newSessionToken();
-  const now = app.clock.now();
-  await app.store.insertCustomerSession({
-    id: randomUUID(),
-    customerId: own.customerId,
-    tokenHash: session.tokenHash,
-    authenticatedAt: now.toISOString(),
-    expiresAt: new Date(now.getTime() + 30 * 60_000).toISOString(),
-  });
-  credentials.set('customer', bearer(session.token));
+  credentials.set('customer', bearer(await app.customerSession(own.customerId)));
   for (const role of STAFF) credentials.set(role, bearer((await app.addStaff(role)).apiKey));
 });
 afterAll(() => app.close());

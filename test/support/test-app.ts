@@ -75,6 +75,8 @@ export interface TestApp {
     name?: string,
   ): Promise<{ id: string; apiKey: string; email: string; password: string; totpSecret: string }>;
   addIntegration(name?: string, scopes?: readonly Action[] | null): Promise<{ id: string; apiKey: string }>;
+  /** A self-service session for the customer (as if they had just signed in): its bearer token. */
+  customerSession(customerId: string, minutes?: number): Promise<string>;
   /** An HTTP call to the real server (inject), authenticated with an API key. */
   call(
     apiKey: string,
@@ -172,6 +174,18 @@ export async function createTestApp(
       };
     },
     addIntegration: (name = 'test integration', scopes = null) => enrolIntegration(enrolDeps, name, scopes),
+    customerSession: async (customerId, minutes = 30) => {
+      const session = deps.codes.newSessionToken();
+      const now = clock.now();
+      await store.insertCustomerSession({
+        id: uuidV7Ids.newId(),
+        customerId,
+        tokenHash: session.tokenHash,
+        authenticatedAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + minutes * 60_000).toISOString(),
+      });
+      return session.token;
+    },
     call: (apiKey, method, url, payload, headers = {}) =>
       server.inject({
         method,
