@@ -25,19 +25,20 @@ export async function applyWhenReady(
     | 'lockCustomer'
     | 'openAnomalyFlags'
     | 'customerActivity'
-    | 'touchSources'
-    | 'countCustomersTouched'
+    | 'touchSourcesAndCount'
     | 'recordAnomalyFlags'
     | 'appendAudit'
   >,
   transition: Transition,
   context: UseCaseContext,
   actor: Actor,
+  /** The customer as already locked in this transaction (intake does), saving a second read. */
+  locked?: Customer,
 ): Promise<Result<Outcome>> {
   const { request } = transition;
   const decision = decisionContext(context);
   if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
-  const customer = await tx.lockCustomer(request.customerId);
+  const customer = locked?.id === request.customerId ? locked : await tx.lockCustomer(request.customerId);
   if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
   // Failed checks on this very request, before it passed, count against a sensitive change: look again now.
   if (!request.revertOf && (request.tier === 'sensitive' || request.tier === 'legal'))

@@ -329,10 +329,17 @@ export interface Store {
   lockVerification(customerId: string, until: string, failures: number): Promise<void>;
   /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
   customerActivity(customerId: string, since: string): Promise<Activity[]>;
-  /** Records that each source (`ip:…`, `key:…`, `device:…`, `staff:…`) touched the customer at `at`. */
-  touchSources(sources: readonly string[], customerId: string, at: string): Promise<void>;
-  /** Per source, the distinct customers it touched since `since`, counted up to `cap`. */
-  countCustomersTouched(sources: readonly string[], since: string, cap: number): Promise<Map<string, number>>;
+  /**
+   * Records that each source touched the customer at `at`, and answers per source the distinct customers it
+   * touched since `since` (this one included), counted up to `cap`.
+   */
+  touchSourcesAndCount(
+    sources: readonly string[],
+    customerId: string,
+    at: string,
+    since: string,
+    cap: number,
+  ): Promise<Map<string, number>>;
   /** Forgets source touches older than `before`; answers how many. */
   pruneSourceTouches(before: string): Promise<number>;
   /** Inserts flags, skipping any whose rule and subject already have an open flag; answers those inserted. */

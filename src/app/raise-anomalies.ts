@@ -10,10 +10,7 @@ const HOUR_MS = 60 * 60 * 1000;
  * raised it. New flags are audited on the customer's chain.
  */
 export async function raiseAnomalies(
-  tx: Pick<
-    Store,
-    'customerActivity' | 'touchSources' | 'countCustomersTouched' | 'recordAnomalyFlags' | 'appendAudit'
-  >,
+  tx: Pick<Store, 'customerActivity' | 'touchSourcesAndCount' | 'recordAnomalyFlags' | 'appendAudit'>,
   activity: Activity,
   context: UseCaseContext,
 ): Promise<AnomalyFlag[]> {
@@ -25,9 +22,10 @@ export async function raiseAnomalies(
   );
   // Only an intake touches a customer; its own touch is recorded first, so the count includes it.
   const sources = activity.kind === 'received' ? activity.sources : [];
-  await tx.touchSources(sources, activity.customerId, activity.at);
-  const bySource = await tx.countCustomersTouched(
+  const bySource = await tx.touchSourcesAndCount(
     sources,
+    activity.customerId,
+    activity.at,
     new Date(now.getTime() - rules.oneSourceManyCustomers.windowHours * HOUR_MS).toISOString(),
     rules.oneSourceManyCustomers.count,
   );

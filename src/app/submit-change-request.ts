@@ -95,7 +95,7 @@ export async function submitChangeRequest(
     await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
     const checked = await escalateIfContactInUse(tx, received.value, deps);
     if (!checked.ok) return checked;
-    const outcome = await applyWhenReady(tx, checked.value, deps, input.requester);
+    const outcome = await applyWhenReady(tx, checked.value, deps, input.requester, customer);
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);
     if (!saved.ok) return saved;

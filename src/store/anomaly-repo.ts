@@ -29,45 +29,36 @@ export async function customerActivity(db: Executor, customerId: string, since: 
   return rows.map(auditEntryFromRow).flatMap((entry) => activityFromAuditEntry(entry) ?? []);
 }
 
-/** Records that each source touched the customer now (one row per source and customer, kept fresh). */
-export async function touchSources(
+/**
+ * Records that each source touched the customer now, and answers per source how many distinct customers it
+ * touched since `since`, this one included, counting no further than `cap`: the rule only asks whether the
+ * threshold is reached, so the cost stays bounded however busy the source is. One statement: the upsert and the
+ * counts travel together (the counts read the snapshot before the upsert, so this customer is added as one).
+ */
+export async function touchSourcesAndCount(
   db: Executor,
   sources: readonly string[],
   customerId: string,
   at: string,
-): Promise<void> {
-  if (sources.length === 0) return;
-  await db
-    .insertInto('source_touch')
-    .values(sources.map((source) => ({ source, customer_id: customerId, last_at: at })))
-    .onConflict((conflict) =>
-      conflict
-        .columns(['source', 'customer_id'])
-        .doUpdateSet((eb) => ({ last_at: eb.ref('excluded.last_at') })),
-    )
-    .execute();
-}
-
-/**
- * Per source, how many distinct customers it touched since `since`, counting no further than `cap`: the rule
- * only asks whether the threshold is reached, so the cost stays bounded however busy the source is.
- */
-export async function countCustomersTouched(
-  db: Executor,
-  sources: readonly string[],
   since: string,
   cap: number,
 ): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (const source of sources) {
-    const row = await sql<{ count: number }>`
-      SELECT count(*)::int AS count FROM (
-        SELECT 1 FROM source_touch WHERE source = ${source} AND last_at >= ${since}::timestamptz LIMIT ${cap}) AS recent`.execute(
-      db,
-    );
-    counts.set(source, row.rows[0]?.count ?? 0);
-  }
-  return counts;
+  if (sources.length === 0) return new Map();
+  const { rows } = await sql<{ source: string; count: number }>`
+    WITH touched AS (
+      INSERT INTO source_touch (source, customer_id, last_at)
+      SELECT source, ${customerId}::uuid, ${at}::timestamptz FROM unnest(${sources}::text[]) AS source
+      ON CONFLICT (source, customer_id) DO UPDATE SET last_at = excluded.last_at
+      RETURNING 1
+    )
+    SELECT given.source, 1 + (
+      SELECT count(*)::int FROM (
+        SELECT 1 FROM source_touch AS t
+        WHERE t.source = given.source AND t.last_at >= ${since}::timestamptz AND t.customer_id <> ${customerId}::uuid
+        LIMIT ${Math.max(0, cap - 1)}) AS others
+    ) AS count
+    FROM unnest(${sources}::text[]) AS given (source), (SELECT count(*) FROM touched) AS written`.execute(db);
+  return new Map(rows.map((row) => [row.source, Number(row.count)]));
 }
 
 export async function pruneSourceTouches(db: Executor, before: string): Promise<number> {

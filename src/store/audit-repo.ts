@@ -98,7 +98,7 @@ export async function appendAuditEntries(
     .returning(['chain', 'seq', 'hash'])
     .execute();
   const entries = heads.flatMap((head) => chainEntries(head, byChain.get(head.chain) ?? [], sha256));
-  await db
+  const inserted = db
     .insertInto('audit_entry')
     .values(
       entries.map((entry) => ({
@@ -113,9 +113,11 @@ export async function appendAuditEntries(
         hash: entry.hash,
       })),
     )
-    .execute();
+    .returning('id');
   const newHeads = new Map(entries.map((entry) => [entry.chain, entry]));
+  // One round trip for the entries and the heads they move (a data-modifying CTE always runs to completion).
   await sql`
+    WITH inserted AS (${inserted})
     UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
     FROM (VALUES ${sql.join([...newHeads.values()].map((entry) => sql`(${entry.chain}, ${entry.seq}::integer, ${entry.hash})`))})
       AS moved (chain, seq, hash)

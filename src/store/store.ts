@@ -107,8 +107,8 @@ export function createStore(
     lockVerification: (customerId, until, failures) =>
       verification.lockVerification(db, customerId, until, failures),
     customerActivity: (customerId, since) => anomalies.customerActivity(db, customerId, since),
-    touchSources: (sources, customerId, at) => anomalies.touchSources(db, sources, customerId, at),
-    countCustomersTouched: (sources, since, cap) => anomalies.countCustomersTouched(db, sources, since, cap),
+    touchSourcesAndCount: (sources, customerId, at, since, cap) =>
+      anomalies.touchSourcesAndCount(db, sources, customerId, at, since, cap),
     pruneSourceTouches: (before) => anomalies.pruneSourceTouches(db, before),
     recordAnomalyFlags: (flags) => anomalies.recordAnomalyFlags(db, flags),
     openAnomalyFlags: (customerId, severities) => anomalies.openAnomalyFlags(db, customerId, severities),
