@@ -48,6 +48,7 @@ const ConfigSchema = z.object({
     .pipe(DataKeyFileSchema)
     .optional(),
   AMEND_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
+  AMEND_WORKER_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS: z.coerce.number().int().min(1).default(600),
   AMEND_SUBMISSIONS_PER_HOUR_PER_CUSTOMER: z.coerce.number().int().min(1).default(30),
   SMS_GATEWAY_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -80,6 +81,8 @@ export interface Config {
   /** `always` marks the staff session cookie Secure even behind a proxy that speaks HTTP to Amend. */
   readonly secureCookies: 'auto' | 'always';
   readonly submissionLimits: { perMinutePerAddress: number; perHourPerCustomer: number };
+  /** How long a worker holds a claimed outbox row; a crashed worker's rows are taken over after this. */
+  readonly workerLeaseMs: number;
 }
 
 /** Reads the configuration from the environment; an error names the variable and what to set it to. */
@@ -117,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
     dataKeys: values.AMEND_DATA_KEYS ?? null,
     dataKeysFile: values.AMEND_DATA_KEYS_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'data-keys.json'),
     secureCookies: values.AMEND_SECURE_COOKIES,
+    workerLeaseMs: values.AMEND_WORKER_LEASE_MS,
     submissionLimits: {
       perMinutePerAddress: values.AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS,
       perHourPerCustomer: values.AMEND_SUBMISSIONS_PER_HOUR_PER_CUSTOMER,

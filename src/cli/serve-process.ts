@@ -28,7 +28,9 @@ export async function runProcess(
 ): Promise<RunningProcess> {
   const { config } = runtime;
   const log = logLine(config.logLevel);
-  const worker = parts.isWorking ? createOutboxWorker({ ...runtime, systems: parts.systems, log }) : null;
+  const worker = parts.isWorking
+    ? createOutboxWorker({ ...runtime, systems: parts.systems, log, leaseMs: config.workerLeaseMs })
+    : null;
   worker?.start();
 
   const checkpoint = async () => {
