@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
+import { FIELD_NAMES } from '../src/core/customer-types.ts';
 import { ERROR_CATALOGUE } from '../src/core/error-catalogue.ts';
 import { buildServer } from '../src/server/http-server.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
@@ -86,17 +87,7 @@ const idLike = fc.oneof(
 );
 const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), anyText);
 
-const FIELDS = [
-  'legalName',
-  'preferredName',
-  'email',
-  'phone',
-  'postalAddress',
-  'dateOfBirth',
-  'communicationPreferences',
-  'paymentMethod',
-  'bankAccount',
-];
+const FIELDS = FIELD_NAMES;
 const KEYS = [
   'customerId',
   'changes',

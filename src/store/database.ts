@@ -40,8 +40,10 @@ export async function openDatabase(options: DatabaseOptions): Promise<AmendDatab
 
 async function openPostgres(url: string, poolSize: number): Promise<AmendDatabase> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'amend' });
-  // An idle client's error (the server restarted) must not crash the process; the pool replaces it.
+  // A connection's error (the server restarted or cut it) must not crash the process: an idle client is
+  // replaced by the pool; a checked-out one also fails its query, which is how the caller learns of it.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
