@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
+import { type BulkRun, benchBulk, bulkTable } from './bulk.ts';
 
 const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 5);
 const CUSTOMERS = 2000;
@@ -30,6 +31,8 @@ interface Run {
   serverRssMb: number | null;
   serverPeakRssMb: number | null;
 }
+
+const bulkRuns: BulkRun[] = [];
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -186,6 +189,12 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
         `${engine} HTTP c=${concurrency}: ${result.perSecond}/s p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms, server RSS ${memory.rss} MB (peak ${memory.peak})`,
       );
     }
+    if (database && process.env.BENCH_BULK !== '0')
+      bulkRuns.push(
+        ...(await benchBulk(database.url, env, async (count) => {
+          for (let i = 0; i < count; i++) await apply();
+        })),
+      );
   } finally {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
@@ -312,12 +321,13 @@ const table = [
   ratio === null
     ? ''
     : `PostgreSQL HTTP apply at 8 clients is ${ratio}% of the raw-SQL rate (target ≥ 50%, p99 ≤ 25 ms); server peak RSS target ≤ 300 MB.`,
+  ...(bulkRuns.length > 0 ? ['', bulkTable(bulkRuns)] : []),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(
   new URL(`./results/${stamp}.json`, import.meta.url),
-  `${JSON.stringify({ seconds: SECONDS_PER_RUN, runs }, null, 2)}\n`,
+  `${JSON.stringify({ seconds: SECONDS_PER_RUN, runs, bulk: bulkRuns }, null, 2)}\n`,
 );
 writeFileSync(new URL(`./results/${stamp}.md`, import.meta.url), `${table}\n`);
 console.log(table);

@@ -1,0 +1,210 @@
+// The bulk part of `npm run bench` (issue #9): import customers from CSV with full validation beside a raw
+// COPY of the same file; `amend audit verify` over the entries the import wrote beside raw SHA-256 over the same
+// bytes; the monthly report over many requests. PostgreSQL only (the scale-out path). Sizes from
+// BENCH_IMPORT_ROWS (default 1,000,000) and BENCH_REPORT_REQUESTS (default 1,000,000).
+
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import pg from 'pg';
+import { auditEntryDigestInput } from '../src/core/audit-chain-fns.ts';
+
+const AMEND = new URL('../bin/amend.js', import.meta.url).pathname;
+
+export interface BulkRun {
+  readonly what: string;
+  readonly items: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** The same work's limit (raw COPY, raw SHA-256), or the target it is measured against. */
+  readonly limit: string;
+  readonly target: string;
+}
+
+const round = (value: number) => Math.round(value * 100) / 100;
+
+/** Runs an `amend` command to completion; answers its wall time in seconds. */
+async function timedAmend(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`amend ${args.join(' ')} exited with ${code}`);
+  return (performance.now() - started) / 1000;
+}
+
+async function writeCustomersCsv(file: string, rows: number): Promise<void> {
+  const out = createWriteStream(file);
+  out.write(
+    'legal_name,preferred_name,email,phone,address_line1,address_line2,locality,region,postcode,country,date_of_birth,consent_email,consent_sms,consent_post,consent_phone\n',
+  );
+  const word = (n: number) =>
+    [...n.toString(26)]
+      .map((d, i) => String.fromCharCode((i === 0 ? 65 : 97) + Number.parseInt(d, 26)))
+      .join('');
+  for (let i = 0; i < rows; i++) {
+    const line = `Bulk ${word(i + 26)},,bulk${i}@example.com,+614${String(10_000_000 + (i % 89_999_999)).slice(-8)},${(i % 200) + 1} Example Street,,Carlton,VIC,3053,AU,1980-01-01,yes,no,yes,no\n`;
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  out.end();
+  await finished(out);
+}
+
+/** The engine's limit for the same file: COPY into a table of the same columns, no validation. */
+async function rawCopySeconds(url: string, file: string): Promise<number> {
+  const started = performance.now();
+  const psql = spawn(
+    'psql',
+    [
+      url,
+      '-q',
+      '-c',
+      `CREATE TABLE copy_limit (${Array.from({ length: 15 }, (_, i) => `c${i} text`).join(', ')})`,
+      '-c',
+      `\\copy copy_limit FROM '${file}' CSV HEADER`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const code = await new Promise<number | null>((resolve) => psql.once('exit', resolve));
+  if (code !== 0) throw new Error('psql \\copy failed');
+  return (performance.now() - started) / 1000;
+}
+
+/** Raw SHA-256 over exactly the bytes verification hashes (each entry's canonical digest input). */
+async function rawSha256(url: string): Promise<{ seconds: number; entries: number; bytes: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let seconds = 0;
+  let entries = 0;
+  let bytes = 0;
+  let after = 0;
+  for (;;) {
+    const { rows } = await client.query(
+      'SELECT id, chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash FROM audit_entry WHERE id > $1 ORDER BY id LIMIT 20000',
+      [after],
+    );
+    if (rows.length === 0) break;
+    const inputs = rows.map((row) =>
+      Buffer.from(
+        auditEntryDigestInput({
+          chain: row.chain,
+          seq: row.seq,
+          prevHash: row.prev_hash,
+          occurredAt: new Date(row.occurred_at).toISOString(),
+          actor: row.actor,
+          action: row.action,
+          changeRequestId: row.change_request_id,
+          details: row.details,
+        }),
+        'utf8',
+      ),
+    );
+    const started = performance.now();
+    for (const input of inputs) createHash('sha256').update(input).digest('hex');
+    seconds += (performance.now() - started) / 1000;
+    entries += inputs.length;
+    bytes += inputs.reduce((sum, input) => sum + input.length, 0);
+    after = Number(rows.at(-1).id);
+  }
+  await client.end();
+  return { seconds, entries, bytes };
+}
+
+/** Spreads copies of the requests already made over one month, until there are `count`. */
+async function multiplyRequests(url: string, count: number, month: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM change_request');
+  const templates = rows[0]!.n;
+  if (templates === 0) throw new Error('no change request to copy');
+  await client.query(
+    `INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, body)
+     SELECT gen_random_uuid(), t.customer_id, t.state, t.tier, t.channel, t.version,
+            $2::timestamptz + (g % 2592000) * interval '1 second', $2::timestamptz + (g % 2592000) * interval '1 second' + interval '5 minutes',
+            t.expires_at, t.body
+     FROM generate_series(1, $1::int) AS g
+     JOIN (SELECT *, row_number() OVER () - 1 AS k FROM change_request) AS t ON t.k = g % ${templates}`,
+    [count - templates, `${month}-01T00:00:00Z`],
+  );
+  await client.end();
+  return count;
+}
+
+export async function benchBulk(
+  url: string,
+  env: NodeJS.ProcessEnv,
+  submitSome: (count: number) => Promise<void>,
+): Promise<BulkRun[]> {
+  const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
+  const reportRequests = Number(process.env.BENCH_REPORT_REQUESTS ?? 1_000_000);
+  const work = mkdtempSync(join(tmpdir(), 'amend-bulk-'));
+  const runs: BulkRun[] = [];
+  try {
+    const file = join(work, 'customers.csv');
+    await writeCustomersCsv(file, importRows);
+    const importSeconds = await timedAmend(['import', file], env);
+    const copySeconds = await rawCopySeconds(url, file);
+    runs.push({
+      what: 'import customers from CSV, fully validated, sealed, audited',
+      items: importRows,
+      seconds: round(importSeconds),
+      perSecond: Math.round(importRows / importSeconds),
+      limit: `raw COPY of the same file: ${Math.round(importRows / copySeconds)} rows/s`,
+      target: `1,000,000 in ≤ 60 s`,
+    });
+    console.error(
+      `bulk import: ${importRows} rows in ${round(importSeconds)} s; COPY ${round(copySeconds)} s`,
+    );
+
+    const verifySeconds = await timedAmend(['audit', 'verify'], env);
+    const raw = await rawSha256(url);
+    runs.push({
+      what: '`amend audit verify` (the import’s entries)',
+      items: raw.entries,
+      seconds: round(verifySeconds),
+      perSecond: Math.round(raw.entries / verifySeconds),
+      limit: `raw SHA-256 of the same ${Math.round(raw.bytes / 2 ** 20)} MB: ${Math.round(raw.entries / raw.seconds)} entries/s (verify is ${Math.round((100 * raw.seconds) / verifySeconds)}%)`,
+      target: '≥ 50% of raw SHA-256, over 10,000,000 entries',
+    });
+    console.error(
+      `bulk verify: ${raw.entries} entries in ${round(verifySeconds)} s; raw SHA-256 ${round(raw.seconds)} s`,
+    );
+
+    await submitSome(200);
+    const month = new Date().toISOString().slice(0, 7);
+    await multiplyRequests(url, reportRequests, month);
+    const reportSeconds = await timedAmend(
+      ['report', '--month', month, '--format', 'json', '--out', join(work, 'r.json')],
+      env,
+    );
+    const startup = await timedAmend(
+      ['report', '--month', '2000-01', '--format', 'json', '--out', join(work, 'e.json')],
+      env,
+    );
+    runs.push({
+      what: 'monthly report (JSON), start-up excluded',
+      items: reportRequests,
+      seconds: round(reportSeconds - startup),
+      perSecond: Math.round(reportRequests / (reportSeconds - startup)),
+      limit: `process start-up alone: ${round(startup)} s`,
+      target: '1,000,000 requests in ≤ 5 s',
+    });
+    console.error(`bulk report: ${reportRequests} requests in ${round(reportSeconds - startup)} s`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return runs;
+}
+
+export const bulkTable = (runs: readonly BulkRun[]) =>
+  [
+    '| bulk work | items | seconds | per second | beside | target |',
+    '|---|---|---|---|---|---|',
+    ...runs.map(
+      (r) => `| ${r.what} | ${r.items} | ${r.seconds} | ${r.perSecond} | ${r.limit} | ${r.target} |`,
+    ),
+  ].join('\n');
