@@ -10,7 +10,6 @@ import {
   loadConnectedSystemsFile,
 } from '../adapters/connectors/connected-systems-config.ts';
 import { addDataKey } from '../adapters/field-cipher.ts';
-import { renderMonthlyReportPdf } from '../adapters/report/monthly-report-pdf.ts';
 import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
 import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-customers.ts';
@@ -23,13 +22,14 @@ import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
 import { monthlyReportRows } from '../core/monthly-report-fns.ts';
 import type { DomainError, Result } from '../core/result.ts';
-import { startDemoSystems } from '../demo/demo-systems.ts';
-import { type DemoCredentials, seedDemoData } from '../demo/seed-demo-data.ts';
+import type { DemoCredentials } from '../demo/seed-demo-data.ts';
 import { migrate } from '../store/migrate.ts';
 import { loadConfig } from './config.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { runProcess, stopOnSignal } from './serve-process.ts';
 
+// The demo (faker), the sample systems and the PDF renderer (pdfkit) are imported where used: a server
+// process that never needs them does not carry them in memory.
 const DEMO_CUSTOMER_COUNT = 1000;
 
 /** Prints a domain error the way a person can act on it, and exits with the catalogue's code. */
@@ -108,9 +108,11 @@ program
     if ((await runtime.store.countCustomers()) === 0) {
       mkdirSync(config.dataDir, { recursive: true });
       process.stderr.write(`Seeding ${DEMO_CUSTOMER_COUNT} demo customers…\n`);
+      const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
       writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
     }
+    const { startDemoSystems } = await import('../demo/demo-systems.ts');
     const demo = await startDemoSystems(runtime.policy, {
       basePort: config.port,
       dataDir: config.dataDir,
@@ -218,6 +220,7 @@ program
   )
   .action((options: { customers: number | string }) =>
     withRuntime({ isMigrating: true }, async (runtime) => {
+      const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, Number(options.customers));
       process.stdout.write(`Seeded ${options.customers} customers.\n${printCredentials(credentials)}`);
     }),
@@ -416,7 +419,7 @@ program
       const report = await buildMonthlyReport(runtime, options.month);
       const body =
         options.format === 'pdf'
-          ? await renderMonthlyReportPdf(report)
+          ? await (await import('../adapters/report/monthly-report-pdf.ts')).renderMonthlyReportPdf(report)
           : options.format === 'csv'
             ? stringify(monthlyReportRows(report))
             : `${JSON.stringify(report, null, 2)}\n`;

@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -76,6 +75,8 @@ async function openPostgres(url: string, poolSize: number): Promise<AmendDatabas
 
 async function openPGlite(dataDir: string): Promise<AmendDatabase> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  // Imported here: a process on PostgreSQL never loads the embedded engine.
+  const { PGlite } = await import('@electric-sql/pglite');
   const client = await PGlite.create(dataDir);
   await client.query(`SET TIME ZONE 'UTC'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });

@@ -2,7 +2,6 @@ import { stringify } from 'csv-stringify/sync';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { renderMonthlyReportPdf } from '../../adapters/report/monthly-report-pdf.ts';
 import { buildMonthlyReport } from '../../app/build-monthly-report.ts';
 import { recordQualityReview } from '../../app/record-quality-review.ts';
 import { reviewProcedureCompleteness } from '../../app/review-procedure-completeness.ts';
@@ -82,7 +81,12 @@ export function registerReportRoutes(app: FastifyInstance, deps: ServerDeps): vo
         return reply
           .type('application/pdf')
           .header('content-disposition', `attachment; filename="${name}.pdf"`)
-          .send(await renderMonthlyReportPdf(report));
+          .send(
+            // pdfkit is loaded on the first PDF asked for, not by every server.
+            await (await import('../../adapters/report/monthly-report-pdf.ts')).renderMonthlyReportPdf(
+              report,
+            ),
+          );
       return report;
     },
   );
