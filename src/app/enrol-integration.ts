@@ -1,4 +1,5 @@
 import type { Action } from '../core/access-matrix.ts';
+import { recordEntry } from '../core/audit-draft-fns.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import type { ApiKeyIssuer, Clock, IdSource, Store } from './ports.ts';
 
@@ -38,16 +39,7 @@ export async function revokeApiKey(
   const at = deps.clock.now().toISOString();
   return deps.store.transaction(async (tx) => {
     if (!(await tx.revokeApiKey(id, at))) return false;
-    await tx.appendAudit([
-      {
-        chain: `api_key:${id}`,
-        occurredAt: at,
-        actor: by,
-        action: 'api_key.revoked',
-        changeRequestId: null,
-        details: {},
-      },
-    ]);
+    await tx.appendAudit([recordEntry(`api_key:${id}`, 'api_key.revoked', at, by)]);
     return true;
   });
 }

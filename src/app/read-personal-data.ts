@@ -1,18 +1,10 @@
-import type { AuditEntryDraft } from '../core/audit-types.ts';
+import { recordEntry } from '../core/audit-draft-fns.ts';
 import type { Actor, ChangeRequest, Source } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import type { OutboxStatus, Store, StoredAuditEntry, UseCaseContext } from './ports.ts';
 
 type Deps = Pick<UseCaseContext, 'clock'> & { readonly store: Store };
-
-const readEntry = (
-  chain: string,
-  action: string,
-  at: string,
-  reader: Actor,
-  details: Record<string, unknown>,
-): AuditEntryDraft => ({ chain, occurredAt: at, actor: reader, action, changeRequestId: null, details });
 
 const notFound = (id: string) => fail('CUSTOMER.NOT_FOUND', `No customer has id ${id}.`);
 
@@ -33,7 +25,7 @@ export async function viewCustomer(
   if (reader.kind !== 'customer')
     await deps.store.transaction((tx) =>
       tx.appendAudit([
-        readEntry(customerId, 'customer.viewed', deps.clock.now().toISOString(), reader, { source }),
+        recordEntry(customerId, 'customer.viewed', deps.clock.now().toISOString(), reader, { source }),
       ]),
     );
   return ok(customer);
@@ -77,7 +69,7 @@ export async function exportCustomerData(
   const questions = await deps.store.securityQuestions(customerId);
   // Audited before the trail is read, so the export contains its own record.
   await deps.store.transaction((tx) =>
-    tx.appendAudit([readEntry(customerId, 'customer.exported', exportedAt, reader, { source })]),
+    tx.appendAudit([recordEntry(customerId, 'customer.exported', exportedAt, reader, { source })]),
   );
   return ok({
     exportedAt,
@@ -99,7 +91,9 @@ export async function readAuditValues(
   if (!found) return fail('AUDIT.ENTRY_NOT_FOUND', `No audit entry has id ${entryId}.`);
   await deps.store.transaction((tx) =>
     tx.appendAudit([
-      readEntry(found.entry.chain, 'audit.values_read', deps.clock.now().toISOString(), reader, { entryId }),
+      recordEntry(found.entry.chain, 'audit.values_read', deps.clock.now().toISOString(), reader, {
+        entryId,
+      }),
     ]),
   );
   return ok(found);

@@ -1,3 +1,4 @@
+import { recordEntry } from '../core/audit-draft-fns.ts';
 import type { AuditEntryDraft } from '../core/audit-types.ts';
 import { type Actor, type Role, SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
@@ -34,14 +35,7 @@ const securityEntry = (
   at: string,
   actor: Actor,
   details: Record<string, unknown>,
-): AuditEntryDraft => ({
-  chain: staffChain(userId),
-  occurredAt: at,
-  actor,
-  action,
-  changeRequestId: null,
-  details,
-});
+): AuditEntryDraft => recordEntry(staffChain(userId), action, at, actor, details);
 
 export interface StaffSignedIn {
   readonly token: string;

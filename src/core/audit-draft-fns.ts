@@ -1,5 +1,5 @@
 import type { AuditEntryDraft } from './audit-types.ts';
-import type { ChangeRequest, ChangeRequestEvent } from './change-request-types.ts';
+import type { Actor, ChangeRequest, ChangeRequestEvent } from './change-request-types.ts';
 import type { FieldName } from './customer-types.ts';
 import { isMaskedField, maskFieldValue } from './masking-fns.ts';
 import type { Policy } from './policy-types.ts';
@@ -69,3 +69,12 @@ export function auditDraftsForEvents(
     };
   });
 }
+
+/** An audit entry about no change request: a sign-in, a read of personal data, a key revoked. */
+export const recordEntry = (
+  chain: string,
+  action: string,
+  at: string,
+  actor: Actor,
+  details: Readonly<Record<string, unknown>> = {},
+): AuditEntryDraft => ({ chain, occurredAt: at, actor, action, changeRequestId: null, details });
