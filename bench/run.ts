@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
 import { type BulkRun, benchBulk, bulkTable } from './bulk.ts';
+import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
 
 const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 5);
 const CUSTOMERS = 2000;
@@ -33,6 +34,7 @@ interface Run {
 }
 
 const bulkRuns: BulkRun[] = [];
+const propagationRuns: PropagationRun[] = [];
 
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
@@ -139,10 +141,14 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
   const apiKey = /integration\s+Demo CRM integration\s+(amk_\S+)/.exec(seeded.stdout)?.[1];
   if (!apiKey) throw new Error(`no integration key in the demo output:\n${seeded.stdout}`);
 
-  const server = spawn(process.execPath, [AMEND, 'serve', '--no-worker'], {
-    env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const startAmend = (...args: string[]) =>
+    spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const stopAmend = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('exit', resolve));
+  };
+  let server = startAmend('serve', '--no-worker');
   const base = `http://127.0.0.1:${port}`;
   const runs: Run[] = [];
   try {
@@ -189,6 +195,46 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
         `${engine} HTTP c=${concurrency}: ${result.perSecond}/s p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms, server RSS ${memory.rss} MB (peak ${memory.peak})`,
       );
     }
+    // Propagation: the backlog the apply runs left, then half the peak rate. On PostgreSQL the worker is a
+    // process of its own beside the server (the scale-out deployment); PGlite admits one process, so there
+    // the server is restarted with its worker in-process (the embedded deployment).
+    const peakPerSecond = Math.max(...runs.map((r) => r.perSecond));
+    if (database) {
+      const worker = startAmend('worker');
+      try {
+        propagationRuns.push(
+          await benchPropagation({
+            engine,
+            deployment: 'server + separate worker process',
+            base,
+            apply,
+            peakPerSecond,
+            database: { url: database.url },
+          }),
+        );
+      } finally {
+        await stopAmend(worker);
+      }
+    } else {
+      await stopAmend(server);
+      server = startAmend('serve');
+      await waitForHealth(base, server);
+      propagationRuns.push(
+        await benchPropagation({
+          engine,
+          deployment: 'server with in-process worker',
+          base,
+          apply,
+          peakPerSecond,
+          database: { dataDir: env.AMEND_DATA_DIR },
+          beforeReading: () => stopAmend(server),
+        }),
+      );
+    }
+    const last = propagationRuns.at(-1)!;
+    console.error(
+      `${engine} propagation at ${last.targetPerSecond}/s: max depth ${last.maxDepth}, lag p50 ${last.lagP50Ms} ms p99 ${last.lagP99Ms} ms`,
+    );
     if (database && process.env.BENCH_BULK !== '0')
       bulkRuns.push(
         ...(await benchBulk(database.url, env, async (count) => {
@@ -196,8 +242,7 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
         })),
       );
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
+    await stopAmend(server);
   }
 
   if (database) {
@@ -321,13 +366,14 @@ const table = [
   ratio === null
     ? ''
     : `PostgreSQL HTTP apply at 8 clients is ${ratio}% of the raw-SQL rate (target ≥ 50%, p99 ≤ 25 ms); server peak RSS target ≤ 300 MB.`,
+  ...(propagationRuns.length > 0 ? ['', propagationTable(propagationRuns)] : []),
   ...(bulkRuns.length > 0 ? ['', bulkTable(bulkRuns)] : []),
 ].join('\n');
 mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 writeFileSync(
   new URL(`./results/${stamp}.json`, import.meta.url),
-  `${JSON.stringify({ seconds: SECONDS_PER_RUN, runs, bulk: bulkRuns }, null, 2)}\n`,
+  `${JSON.stringify({ seconds: SECONDS_PER_RUN, runs, propagation: propagationRuns, bulk: bulkRuns }, null, 2)}\n`,
 );
 writeFileSync(new URL(`./results/${stamp}.md`, import.meta.url), `${table}\n`);
 console.log(table);

@@ -164,4 +164,48 @@ describe('propagation to connected systems', () => {
     expect(systems.marketing!.records.get(customer.id)).toBeUndefined();
     faults.marketingRefuses = false;
   });
+
+  it('moves on a request left behind by a worker that died after confirming its last delivery', async () => {
+    const customer = await app.addCustomer();
+    const request = await submit(customer, [{ field: 'preferredName', value: 'Stranded Sam' }]);
+    /** What a worker does before it dies: deliveries of `kind` confirmed, and the request not moved on. */
+    const confirmAllOf = async (kind: 'propagation' | 'confirmation') => {
+      const owner = 'worker-that-dies';
+      const claimed = await app.store.claimOutbox({
+        owner,
+        limit: 500,
+        now: app.clock.now().toISOString(),
+        leaseMs: 60_000,
+      });
+      const mine = claimed.filter((m) => m.changeRequestId === request.id && m.kind === kind);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const message of mine)
+        expect(
+          await app.store.markOutboxDelivered(
+            message.id,
+            owner,
+            app.clock.now().toISOString(),
+            'acknowledged',
+          ),
+        ).toBe(true);
+      // Whatever else it held is released the way a dead worker's lease is: by running out.
+      app.clock.advance(61_000);
+    };
+    const sweeper = workerFor();
+
+    await confirmAllOf('propagation');
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('propagating');
+    expect(await sweeper.sweepStranded()).toBeGreaterThanOrEqual(1);
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');
+
+    await confirmAllOf('confirmation');
+    expect(await sweeper.sweepStranded()).toBeGreaterThanOrEqual(1);
+    expect((await app.store.findChangeRequest(request.id))?.state).toBe('completed');
+    // Nothing left to move on: a second sweep finds nothing of this request's.
+    expect(
+      (await app.store.strandedChangeRequests(app.clock.now().toISOString(), 500)).map(
+        (s) => s.changeRequestId,
+      ),
+    ).not.toContain(request.id);
+  });
 });

@@ -1,20 +1,23 @@
 import type { ChangeRequestCommand } from '../core/change-request-fns.ts';
-import type { ChangeRequest, ChangeRequestState } from '../core/change-request-types.ts';
+import type { ChangeRequest } from '../core/change-request-types.ts';
 import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import { ok, type Result } from '../core/result.ts';
 import type { OutboxStatus, Store } from './ports.ts';
 import { type Deps, runChangeRequestCommand } from './run-change-request-command.ts';
 
 type ConfirmDeps = Deps & {
-  readonly store: Pick<Store, 'transaction' | 'outboxForChangeRequest' | 'findChangeRequest'>;
+  readonly store: Pick<Store, 'transaction' | 'outboxForChangeRequest'>;
 };
 
-/** Runs `command` once every delivery of `kind` for the request is confirmed and it is still in `state`; else null. */
+/**
+ * Runs `command` once every delivery of `kind` for the request is confirmed; else null. The state machine
+ * is the guard: a request no longer where `command` applies (another worker moved it first) answers null
+ * too, which costs a rolled-back transaction only in that rare race rather than a read every time.
+ */
 async function advanceWhenConfirmed(
   deps: ConfirmDeps,
   changeRequestId: string,
   kind: OutboxStatus['kind'],
-  state: ChangeRequestState,
   command: ChangeRequestCommand,
 ): Promise<Result<ChangeRequest | null>> {
   const deliveries = (await deps.store.outboxForChangeRequest(changeRequestId)).filter(
@@ -22,9 +25,8 @@ async function advanceWhenConfirmed(
   );
   if (deliveries.length === 0 || deliveries.some((delivery) => delivery.confirmedAt === null))
     return ok(null);
-  const request = await deps.store.findChangeRequest(changeRequestId);
-  if (request?.state !== state) return ok(null);
-  return runChangeRequestCommand(deps, changeRequestId, SYSTEM_ACTOR, () => command);
+  const advanced = await runChangeRequestCommand(deps, changeRequestId, SYSTEM_ACTOR, () => command);
+  return !advanced.ok && advanced.error.code === 'CHANGE_REQUEST.ILLEGAL_TRANSITION' ? ok(null) : advanced;
 }
 
 /**
@@ -32,8 +34,8 @@ async function advanceWhenConfirmed(
  * confirmed the new value (read back, acknowledged where that is all a system offers, or attested).
  */
 export const markConsistentIfConfirmed = (deps: ConfirmDeps, changeRequestId: string) =>
-  advanceWhenConfirmed(deps, changeRequestId, 'propagation', 'propagating', { type: 'mark_consistent' });
+  advanceWhenConfirmed(deps, changeRequestId, 'propagation', { type: 'mark_consistent' });
 
 /** Completes a consistent request once the mail server accepted every confirmation: only then was the customer told. */
 export const completeIfConfirmationsSent = (deps: ConfirmDeps, changeRequestId: string) =>
-  advanceWhenConfirmed(deps, changeRequestId, 'confirmation', 'consistent', { type: 'complete' });
+  advanceWhenConfirmed(deps, changeRequestId, 'confirmation', { type: 'complete' });

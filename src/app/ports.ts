@@ -236,6 +236,15 @@ export interface Store {
   confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
   findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
+  /**
+   * Requests left behind in `propagating` or `consistent`, untouched since `updatedBefore`, whose deliveries
+   * of the kind that moves them on are all confirmed: a worker died between confirming the last one and
+   * moving the request.
+   */
+  strandedChangeRequests(
+    updatedBefore: string,
+    limit: number,
+  ): Promise<{ changeRequestId: string; kind: 'propagation' | 'confirmation' }[]>;
   listDeadLetters(query: {
     destination?: string | undefined;
     limit: number;

@@ -192,6 +192,28 @@ export async function outboxForChangeRequest(db: Executor, changeRequestId: stri
   return rows.map(statusFromRow);
 }
 
+export async function strandedChangeRequests(
+  db: Executor,
+  updatedBefore: string,
+  limit: number,
+): Promise<{ changeRequestId: string; kind: 'propagation' | 'confirmation' }[]> {
+  const { rows } = await sql<{ id: string; kind: 'propagation' | 'confirmation' }>`
+    SELECT request.id, waiting.kind
+    FROM change_request AS request
+    CROSS JOIN LATERAL (
+      SELECT CASE request.state WHEN 'propagating' THEN 'propagation' ELSE 'confirmation' END AS kind
+    ) AS waiting
+    WHERE request.state IN ('propagating', 'consistent') AND request.updated_at < ${updatedBefore}
+      AND EXISTS (
+        SELECT 1 FROM outbox WHERE outbox.change_request_id = request.id AND outbox.kind = waiting.kind)
+      AND NOT EXISTS (
+        SELECT 1 FROM outbox
+        WHERE outbox.change_request_id = request.id AND outbox.kind = waiting.kind AND outbox.confirmed_at IS NULL)
+    ORDER BY request.updated_at
+    LIMIT ${limit}`.execute(db);
+  return rows.map((row) => ({ changeRequestId: row.id, kind: row.kind }));
+}
+
 export async function listDeadLetters(
   db: Executor,
   query: { destination?: string | undefined; limit: number; after?: number | undefined },

@@ -79,6 +79,7 @@ export function createStore(
     confirmOutbox: (id, now, confirmation) => outbox.confirmOutbox(db, id, now, confirmation),
     findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
+    strandedChangeRequests: (updatedBefore, limit) => outbox.strandedChangeRequests(db, updatedBefore, limit),
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
     requeueDeadLetter: (id, now, replacement) => outbox.requeueDeadLetter(db, id, now, replacement),
     flagDeadlineBreaches: (now, limit) => outbox.flagDeadlineBreaches(db, now, limit),

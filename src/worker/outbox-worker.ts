@@ -32,8 +32,16 @@ export interface OutboxWorkerOptions extends UseCaseContext {
 export interface OutboxWorker {
   /** Claims and delivers one batch; answers how many messages it handled. */
   runOnce(): Promise<number>;
+  /** Moves on requests whose deliveries are all confirmed but which a dead worker left behind. */
+  sweepStranded(): Promise<number>;
   start(): void;
   stop(): Promise<void>;
+}
+
+/** A request whose deliveries of `kind` may now all be confirmed, so it may move on. */
+interface FollowUp {
+  readonly kind: 'propagation' | 'confirmation';
+  readonly changeRequestId: string;
 }
 
 type Outcome =
@@ -87,7 +95,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
   }
 
   /** A confirmation mail: accepted by the mail server, or retried, or, once it cannot be, escalated. */
-  async function handleConfirmation(message: ClaimedOutboxMessage): Promise<void> {
+  async function handleConfirmation(message: ClaimedOutboxMessage): Promise<FollowUp | null> {
     const payload = message.payload as {
       to: string;
       subject: string;
@@ -106,17 +114,21 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }));
     const now = options.clock.now().toISOString();
     if (sent.ok) {
-      if (!(await options.store.markOutboxDelivered(message.id, owner, now, 'acknowledged'))) return;
+      if (!(await options.store.markOutboxDelivered(message.id, owner, now, 'acknowledged'))) return null;
       await recordConfirmationOutcome(options, message, { isSent: true, detail: sent.messageId });
-      if (message.changeRequestId) await completeIfConfirmationsSent(options, message.changeRequestId);
-      return;
+      return message.changeRequestId
+        ? { kind: 'confirmation', changeRequestId: message.changeRequestId }
+        : null;
     }
     const retryAt = nextAttemptAt(message, now, sent.isPermanent);
-    if (!(await options.store.markOutboxFailed(message.id, owner, { error: sent.error, retryAt }))) return;
+    if (!(await options.store.markOutboxFailed(message.id, owner, { error: sent.error, retryAt })))
+      return null;
     if (!retryAt) await recordConfirmationOutcome(options, message, { isSent: false, detail: sent.error });
+    return null;
   }
 
-  async function handle(message: ClaimedOutboxMessage): Promise<void> {
+  /** Delivers one message and records the outcome; answers the request that may now move on, if any. */
+  async function handle(message: ClaimedOutboxMessage): Promise<FollowUp | null> {
     if (message.kind === 'confirmation') return handleConfirmation(message);
     const outcome = await attempt(message);
     const now = options.clock.now().toISOString();
@@ -128,23 +140,17 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             ? 'acknowledged'
             : 'read_back'
           : null;
-      if (!(await options.store.markOutboxDelivered(message.id, owner, now, confirmation))) return;
-      if (confirmation && message.changeRequestId) {
-        const consistent = await markConsistentIfConfirmed(options, message.changeRequestId);
-        if (!consistent.ok && consistent.error.code !== 'CHANGE_REQUEST.ILLEGAL_TRANSITION')
-          log('consistency_check_failed', {
-            changeRequestId: message.changeRequestId,
-            code: consistent.error.code,
-          });
-      }
-      return;
+      if (!(await options.store.markOutboxDelivered(message.id, owner, now, confirmation))) return null;
+      return confirmation && message.changeRequestId
+        ? { kind: 'propagation', changeRequestId: message.changeRequestId }
+        : null;
     }
     if (outcome.kind === 'drift') {
       const isFinal = message.driftCount + 1 >= MAX_DRIFT_ATTEMPTS;
       const retryAt = isFinal ? null : nextAttemptAt(message, now, false);
       const error = `${message.destination}: read-back differs in ${outcome.paths.join(', ')}`;
       if (!(await options.store.markOutboxFailed(message.id, owner, { error, retryAt, isDrift: true })))
-        return;
+        return null;
       await recordDrift(options, message, outcome.paths, isFinal || retryAt === null);
       log('drift_detected', {
         outboxId: message.id,
@@ -152,7 +158,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         paths: outcome.paths,
         isFinal,
       });
-      return;
+      return null;
     }
     const retryAt = nextAttemptAt(message, now, outcome.isPermanent);
     await options.store.markOutboxFailed(message.id, owner, { error: outcome.error, retryAt });
@@ -162,6 +168,28 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       attempts: message.attempts,
       retryAt,
     });
+    return null;
+  }
+
+  /** Moves a request on once all its deliveries of a kind are confirmed. */
+  async function followUp({ kind, changeRequestId }: FollowUp): Promise<void> {
+    try {
+      const advanced =
+        kind === 'propagation'
+          ? await markConsistentIfConfirmed(options, changeRequestId)
+          : await completeIfConfirmationsSent(options, changeRequestId);
+      if (!advanced.ok) log('consistency_check_failed', { changeRequestId, kind, code: advanced.error.code });
+    } catch (error) {
+      log('consistency_check_failed', { changeRequestId, kind, error: errorText(error) });
+    }
+  }
+
+  /** Moves on requests a dead worker left behind (see `strandedChangeRequests`). */
+  async function sweepStranded(): Promise<number> {
+    const before = new Date(options.clock.now().getTime() - leaseMs).toISOString();
+    const stranded = await options.store.strandedChangeRequests(before, batchSize);
+    await Promise.all(stranded.map(followUp));
+    return stranded.length;
   }
 
   async function runOnce(): Promise<number> {
@@ -172,19 +200,31 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       leaseMs,
     });
     // One message per (customer, system) is claimable at a time, so these may all run at once.
-    await Promise.all(claimed.map(handle));
+    const followUps = await Promise.all(claimed.map(handle));
+    // A request's deliveries to several systems are usually claimed together: checking each request once,
+    // after all of them, spares a second worker transaction that would lose the race and roll back.
+    const distinct = new Map<string, FollowUp>();
+    for (const next of followUps) if (next) distinct.set(`${next.kind}:${next.changeRequestId}`, next);
+    await Promise.all([...distinct.values()].map(followUp));
     return claimed.length;
   }
 
   return {
     runOnce,
+    sweepStranded,
     start() {
       if (isRunning) return;
       isRunning = true;
       loop = (async () => {
+        let sweptAt = 0;
         while (isRunning) {
           let handled = 0;
           try {
+            if (Date.now() - sweptAt >= leaseMs) {
+              sweptAt = Date.now();
+              const moved = await sweepStranded();
+              if (moved > 0) log('stranded_requests_moved_on', { count: moved });
+            }
             handled = await runOnce();
           } catch (error) {
             log('worker_batch_failed', { error: errorText(error) });
