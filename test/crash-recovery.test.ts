@@ -72,11 +72,15 @@ describe('kill -9 during a load', () => {
       const load = client.load(REQUESTS, 16, 'crash').finally(() => {
         isLoading = false;
       });
-      // Chaos: kill the server or the worker at random moments, and start it again.
+      // Chaos: kill the server or the worker at random moments, and start it again. The moments are drawn in
+      // acknowledged requests, not seconds, so a slow machine (or PGlite's slower start) gets as many kills per
+      // request as a fast one instead of spending the test restarting a process that barely ran.
       let kills = 0;
       const chaos = (async () => {
         while (isLoading) {
-          await new Promise((resolve) => setTimeout(resolve, 1_500 + Math.random() * 2_500));
+          const killAt = client.acknowledged.size + 100 + Math.floor(Math.random() * 500);
+          while (isLoading && client.acknowledged.size < killAt)
+            await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 80));
           if (!isLoading) break;
           const victim = worker && Math.random() < 0.5 ? worker : server;
           await victim.kill9();
