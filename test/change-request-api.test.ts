@@ -211,6 +211,34 @@ describe('change requests over HTTP', () => {
     expect(list.items).toHaveLength(1);
   });
 
+  it('does the work of one request for concurrent retries with the same Idempotency-Key', async () => {
+    const customer = await app.addCustomer();
+    const body = {
+      customerId: customer.id,
+      // A legal name waits for documents and approval, so a second copy would be a second open request.
+      changes: [{ field: 'legalName', value: 'Annie Concurrent' }],
+      reason: 'Marriage',
+      confirmSubmittedValues: true,
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        call(integration.apiKey, 'POST', '/api/v1/change-requests', body, { 'idempotency-key': 'k-same' }),
+      ),
+    );
+    expect(answers.map((answer) => answer.statusCode)).toEqual(Array(8).fill(201));
+    expect(new Set(answers.map((answer) => answer.json().id)).size).toBe(1);
+    const list = (
+      await call(integration.apiKey, 'GET', `/api/v1/change-requests?customerId=${customer.id}`)
+    ).json();
+    expect(list.items).toHaveLength(1);
+    const received = await app.store.listAudit({
+      chain: customer.id,
+      action: 'change_request.received',
+      limit: 100,
+    });
+    expect(new Set(received.entries.map((entry) => entry.changeRequestId)).size).toBe(1);
+  });
+
   it('answers bad input with problem+json and changes nothing', async () => {
     const customer = await app.addCustomer();
     const cases = [

@@ -139,6 +139,13 @@ export interface AuditQuery {
   readonly after?: number | undefined;
 }
 
+/** The first response to a request sent with an `Idempotency-Key`, answered again to its retries. */
+export interface StoredResponse {
+  readonly requestHash: string;
+  readonly status: number;
+  readonly body: unknown;
+}
+
 /** Storage as the use cases see it. Every write happens inside `transaction`. */
 export interface Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
@@ -146,6 +153,11 @@ export interface Store {
   findCustomer(id: string): Promise<Customer | null>;
   /** Reads and locks the customer row until the transaction ends. */
   lockCustomer(id: string): Promise<Customer | null>;
+  /** `lockCustomer` and `verificationLockUntil` in one round trip, for an intake. */
+  lockCustomerForChange(
+    id: string,
+    now: string,
+  ): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null>;
   updateCustomer(customer: Customer, expectedVersion: number): Promise<boolean>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
   /** Seals up to `limit` customers still in clear or under an older key with the current key (key rotation). */
@@ -424,17 +436,19 @@ export interface Store {
   /** Completes an open task; answers it, or null if there is no open task with this id. */
   attestManualTask(id: string, by: Actor, now: string, evidence: string | null): Promise<ManualTask | null>;
 
-  claimIdempotencyKey(claim: { principal: string; key: string; requestHash: string; now: string }): Promise<{
+  /**
+   * Stores the response to an idempotent request, unless the key already holds one: then answers that one and
+   * stores nothing. A concurrent request with the same key waits here until the first one's transaction ends.
+   */
+  storeIdempotentResponse(response: {
+    principal: string;
+    key: string;
     requestHash: string;
     status: number;
     body: unknown;
-  } | null>;
-  recordIdempotentResponse(response: {
-    principal: string;
-    key: string;
-    status: number;
-    body: unknown;
-  }): Promise<void>;
+    now: string;
+  }): Promise<StoredResponse | null>;
+  findIdempotentResponse(principal: string, key: string): Promise<StoredResponse | null>;
 
   findStaffUser(id: string): Promise<StaffUser | null>;
   findStaffCredentials(email: string): Promise<StaffCredentials | null>;

@@ -16,10 +16,10 @@ import {
 import { isRecentSignIn } from '../core/policy-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { applyWhenReady, saveOutcome } from './change-request-flow.ts';
-import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
+import { decisionContext, type Store, type StoredResponse, type UseCaseContext } from './ports.ts';
 import { raiseAnomalies } from './raise-anomalies.ts';
 import { inTransaction } from './transaction-fns.ts';
-import { checkVerificationLock } from './verification-lock.ts';
+import { refuseWhileLocked } from './verification-lock.ts';
 
 export interface SubmitChangeRequestInput {
   readonly customerId: string;
@@ -41,7 +41,12 @@ export type SubmitOutcome =
   | { readonly isReplay: false; readonly request: ChangeRequest }
   | { readonly isReplay: true; readonly status: number; readonly body: unknown };
 
-type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction'> };
+type Deps = UseCaseContext & { readonly store: Pick<Store, 'transaction' | 'findIdempotentResponse'> };
+
+/** Thrown inside the transaction to roll this request's work back when its key turns out to be answered. */
+class AnsweredEarlier {
+  constructor(readonly earlier: StoredResponse) {}
+}
 
 /**
  * Logs a change request (procedure step 1) and takes it as far as it can go at once: an integration's
@@ -53,24 +58,46 @@ export async function submitChangeRequest(
   render: (request: ChangeRequest) => unknown,
 ): Promise<Result<SubmitOutcome>> {
   const now = deps.clock.now().toISOString();
+  const { idempotency } = input;
+  let submitted: Result<SubmitOutcome>;
+  try {
+    submitted = await submitInTransaction(deps, input, render, now);
+  } catch (error) {
+    if (error instanceof AnsweredEarlier && idempotency) return replay(error.earlier, idempotency);
+    throw error;
+  }
+  // A retry of a request that succeeded may fail now (the customer moved on): it still gets the first answer.
+  if (submitted.ok || !idempotency) return submitted;
+  const earlier = await deps.store.findIdempotentResponse(idempotency.principal, idempotency.key);
+  return earlier ? replay(earlier, idempotency) : submitted;
+}
+
+function replay(
+  earlier: StoredResponse,
+  idempotency: NonNullable<SubmitChangeRequestInput['idempotency']>,
+): Result<SubmitOutcome> {
+  if (earlier.requestHash !== idempotency.requestHash)
+    return fail(
+      'IDEMPOTENCY.KEY_REUSED',
+      `Idempotency-Key "${idempotency.key}" was used with a different body.`,
+    );
+  return ok({ isReplay: true, status: earlier.status, body: earlier.body });
+}
+
+function submitInTransaction(
+  deps: Deps,
+  input: SubmitChangeRequestInput,
+  render: (request: ChangeRequest) => unknown,
+  now: string,
+): Promise<Result<SubmitOutcome>> {
   return inTransaction<SubmitOutcome>(deps.store, async (tx) => {
-    if (input.idempotency) {
-      const earlier = await tx.claimIdempotencyKey({ ...input.idempotency, now });
-      if (earlier) {
-        if (earlier.requestHash !== input.idempotency.requestHash)
-          return fail(
-            'IDEMPOTENCY.KEY_REUSED',
-            `Idempotency-Key "${input.idempotency.key}" was used with a different body.`,
-          );
-        return ok({ isReplay: true, status: earlier.status, body: earlier.body });
-      }
-    }
-    const customer = await tx.lockCustomer(input.customerId);
-    if (!customer)
+    const locked = await tx.lockCustomerForChange(input.customerId, now);
+    if (!locked)
       return fail('CUSTOMER.NOT_FOUND', `No customer has id ${input.customerId}.`, {
         customerId: input.customerId,
       });
-    const unlocked = await checkVerificationLock(tx, customer.id, now);
+    const { customer } = locked;
+    const unlocked = refuseWhileLocked(locked.verificationLockedUntil);
     if (!unlocked.ok) return unlocked;
     const received = receiveChangeRequest(
       {
@@ -99,13 +126,15 @@ export async function submitChangeRequest(
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);
     if (!saved.ok) return saved;
-    if (input.idempotency)
-      await tx.recordIdempotentResponse({
-        principal: input.idempotency.principal,
-        key: input.idempotency.key,
+    if (input.idempotency) {
+      const earlier = await tx.storeIdempotentResponse({
+        ...input.idempotency,
         status: 201,
         body: render(saved.value),
+        now,
       });
+      if (earlier) throw new AnsweredEarlier(earlier);
+    }
     return ok({ isReplay: false, request: saved.value });
   });
 }

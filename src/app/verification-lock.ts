@@ -7,7 +7,10 @@ export async function checkVerificationLock(
   customerId: string,
   now: string,
 ): Promise<Result<void>> {
-  const lockedUntil = await tx.verificationLockUntil(customerId, now);
+  return refuseWhileLocked(await tx.verificationLockUntil(customerId, now));
+}
+
+export function refuseWhileLocked(lockedUntil: string | null): Result<void> {
   return lockedUntil
     ? fail(
         'CUSTOMER.VERIFICATION_LOCKED',

@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import type { FieldCipher } from '../app/ports.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { pageOf } from './page-fns.ts';
-import { iso, json, parsed } from './row-fns.ts';
+import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { CustomerTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -94,6 +94,35 @@ export async function findCustomer(db: Executor, cipher: FieldCipher, id: string
 export async function lockCustomer(db: Executor, cipher: FieldCipher, id: string): Promise<Customer | null> {
   const row = await db.selectFrom('customer').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
   return row ? customerFromRow(row, cipher) : null;
+}
+
+/**
+ * Locks the customer as `lockCustomer` does and, in the same round trip, answers until when failed identity
+ * checks lock their changes (null if they are not locked now): every intake asks both.
+ */
+export async function lockCustomerForChange(
+  db: Executor,
+  cipher: FieldCipher,
+  id: string,
+  now: string,
+): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null> {
+  const row = await db
+    .selectFrom('customer')
+    .selectAll('customer')
+    .select((eb) =>
+      eb
+        .selectFrom('verification_lock')
+        .select('locked_until')
+        .whereRef('verification_lock.customer_id', '=', 'customer.id')
+        .where('verification_lock.locked_until', '>', new Date(now))
+        .as('verification_locked_until'),
+    )
+    .where('customer.id', '=', id)
+    .forUpdate(['customer'])
+    .executeTakeFirst();
+  if (!row) return null;
+  const { verification_locked_until: lockedUntil, ...customer } = row;
+  return { customer: customerFromRow(customer, cipher), verificationLockedUntil: isoOrNull(lockedUntil) };
 }
 
 /** Writes the customer if its stored version is still `expectedVersion`; false means someone else won. */

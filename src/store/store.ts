@@ -31,6 +31,7 @@ export function createStore(
 
     findCustomer: (id) => customers.findCustomer(db, cipher, id),
     lockCustomer: (id) => customers.lockCustomer(db, cipher, id),
+    lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now),
     updateCustomer: (customer, expectedVersion) =>
       customers.updateCustomerIfVersion(db, cipher, customer, expectedVersion),
     customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
@@ -129,8 +130,8 @@ export function createStore(
     listManualTasks: (query) => outbox.listManualTasks(db, query),
     attestManualTask: (id, by, now, evidence) => outbox.attestManualTask(db, id, by, now, evidence),
 
-    claimIdempotencyKey: (claim) => idempotency.claimIdempotencyKey(db, claim),
-    recordIdempotentResponse: (response) => idempotency.recordIdempotentResponse(db, response),
+    storeIdempotentResponse: (response) => idempotency.storeIdempotentResponse(db, response),
+    findIdempotentResponse: (principal, key) => idempotency.findIdempotentResponse(db, principal, key),
 
     findApiKeyByHash: (hash) => staff.findApiKeyByHash(db, hash),
     listApiKeys: () => staff.listApiKeys(db),
