@@ -5,6 +5,7 @@ import { submitChangeRequest } from '../src/app/submit-change-request.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import { verifyIdentity } from '../src/app/verify-identity.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
+import { testEngine } from './support/test-database.ts';
 
 let app: TestApp;
 const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
@@ -21,6 +22,37 @@ beforeAll(async () => {
 afterAll(() => app.close());
 
 describe('concurrent changes', () => {
+  // PGlite runs one transaction at a time, so only PostgreSQL can show two of them overlapping.
+  it.skipIf(testEngine() !== 'postgres')(
+    'lets a write that only references a customer through while an intake holds it (no deadlock with the worker)',
+    async () => {
+      const customer = await app.addCustomer();
+      const now = app.clock.now().toISOString();
+      let release = () => {};
+      let isHeld = () => {};
+      const held = new Promise<void>((resolve) => {
+        isHeld = resolve;
+      });
+      const intake = app.store.transaction(async (tx) => {
+        await tx.lockCustomerForChange(customer.id, now);
+        isHeld();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      });
+      await held;
+      // The verification lock's foreign key to the customer takes KEY SHARE on the customer's row.
+      const referencing = app.store.transaction((tx) => tx.lockVerification(customer.id, now, 0));
+      const first = await Promise.race([
+        referencing.then(() => 'written'),
+        new Promise((resolve) => setTimeout(resolve, 2_000, 'blocked')),
+      ]);
+      release();
+      await Promise.all([intake, referencing]);
+      expect(first).toBe('written');
+    },
+  );
+
   it('serialises changes to one customer: every accepted change applied once, none lost', async () => {
     const customer = await app.addCustomer();
     const count = 24;

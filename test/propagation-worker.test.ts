@@ -179,15 +179,12 @@ describe('propagation to connected systems', () => {
       });
       const mine = claimed.filter((m) => m.changeRequestId === request.id && m.kind === kind);
       expect(mine.length).toBeGreaterThan(0);
-      for (const message of mine)
-        expect(
-          await app.store.markOutboxDelivered(
-            message.id,
-            owner,
-            app.clock.now().toISOString(),
-            'acknowledged',
-          ),
-        ).toBe(true);
+      const at = app.clock.now().toISOString();
+      const marked = await app.store.markOutboxDelivered(
+        owner,
+        mine.map((message) => ({ id: message.id, at, confirmation: 'acknowledged' as const })),
+      );
+      expect(marked.size).toBe(mine.length);
       // Whatever else it held is released the way a dead worker's lease is: by running out.
       app.clock.advance(61_000);
     };

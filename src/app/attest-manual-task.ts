@@ -10,7 +10,7 @@ import type { Deps } from './run-change-request-command.ts';
  */
 export async function attestManualTask(
   deps: Deps & {
-    readonly store: Pick<Store, 'transaction' | 'outboxForChangeRequest' | 'findChangeRequest'>;
+    readonly store: Pick<Store, 'transaction' | 'fullyConfirmed' | 'findChangeRequest'>;
   },
   taskId: string,
   actor: Actor,

@@ -146,6 +146,19 @@ export interface StoredResponse {
   readonly body: unknown;
 }
 
+/** A message delivered at `at`: confirmed too, unless `confirmation` is null. */
+export interface OutboxDelivery {
+  readonly id: number;
+  readonly at: string;
+  readonly confirmation: Confirmation | null;
+}
+
+/** A request waiting for its deliveries of one kind to be confirmed before it moves on. */
+export interface WaitingRequest {
+  readonly changeRequestId: string;
+  readonly kind: 'propagation' | 'confirmation';
+}
+
 /** Storage as the use cases see it. Every write happens inside `transaction`. */
 export interface Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
@@ -232,13 +245,11 @@ export interface Store {
     now: string;
     leaseMs: number;
   }): Promise<ClaimedOutboxMessage[]>;
-  /** Delivered (and, unless `confirmation` is null, confirmed) if this worker still holds the lease. */
-  markOutboxDelivered(
-    id: number,
-    owner: string,
-    now: string,
-    confirmation: Confirmation | null,
-  ): Promise<boolean>;
+  /**
+   * Marks each message delivered (and, unless its `confirmation` is null, confirmed) where this worker still
+   * holds the lease, in one statement for a whole batch; answers the ids it marked.
+   */
+  markOutboxDelivered(owner: string, deliveries: readonly OutboxDelivery[]): Promise<Set<number>>;
   /** Schedules a retry at `retryAt`, or dead-letters when null; `isDrift` counts a read-back mismatch. */
   markOutboxFailed(
     id: number,
@@ -248,15 +259,14 @@ export interface Store {
   confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
   findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
+  /** Of these requests, those with deliveries of the given kind, every one of them confirmed: one read per batch. */
+  fullyConfirmed(candidates: readonly WaitingRequest[]): Promise<WaitingRequest[]>;
   /**
    * Requests left behind in `propagating` or `consistent`, untouched since `updatedBefore`, whose deliveries
    * of the kind that moves them on are all confirmed: a worker died between confirming the last one and
    * moving the request.
    */
-  strandedChangeRequests(
-    updatedBefore: string,
-    limit: number,
-  ): Promise<{ changeRequestId: string; kind: 'propagation' | 'confirmation' }[]>;
+  strandedChangeRequests(updatedBefore: string, limit: number): Promise<WaitingRequest[]>;
   listDeadLetters(query: {
     destination?: string | undefined;
     limit: number;

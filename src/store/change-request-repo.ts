@@ -37,12 +37,13 @@ export async function findChangeRequest(db: Executor, id: string): Promise<Chang
   return row ? fromBody(row.body) : null;
 }
 
+/** Locks the request for a command; FOR NO KEY UPDATE, as the customer's lock, so rows that reference it can be written. */
 export async function lockChangeRequest(db: Executor, id: string): Promise<ChangeRequest | null> {
   const row = await db
     .selectFrom('change_request')
     .select('body')
     .where('id', '=', id)
-    .forUpdate()
+    .forNoKeyUpdate()
     .executeTakeFirst();
   return row ? fromBody(row.body) : null;
 }

@@ -90,9 +90,20 @@ export async function findCustomer(db: Executor, cipher: FieldCipher, id: string
   return row ? customerFromRow(row, cipher) : null;
 }
 
-/** Reads the customer and locks the row until the transaction ends: the version we read stays current. */
+/**
+ * Reads the customer and locks the row until the transaction ends: the version we read stays current. The
+ * lock is FOR NO KEY UPDATE, not FOR UPDATE: it serialises changes to the customer but lets another
+ * transaction write a row that merely references it (a worker's "this wasn't me" link or outbox row, whose
+ * foreign-key check takes KEY SHARE). FOR UPDATE made that worker wait on the intake while holding the
+ * customer's audit chain head, which the intake wanted next: a deadlock.
+ */
 export async function lockCustomer(db: Executor, cipher: FieldCipher, id: string): Promise<Customer | null> {
-  const row = await db.selectFrom('customer').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+  const row = await db
+    .selectFrom('customer')
+    .selectAll()
+    .where('id', '=', id)
+    .forNoKeyUpdate()
+    .executeTakeFirst();
   return row ? customerFromRow(row, cipher) : null;
 }
 
@@ -118,7 +129,7 @@ export async function lockCustomerForChange(
         .as('verification_locked_until'),
     )
     .where('customer.id', '=', id)
-    .forUpdate(['customer'])
+    .forNoKeyUpdate(['customer'])
     .executeTakeFirst();
   if (!row) return null;
   const { verification_locked_until: lockedUntil, ...customer } = row;

@@ -3,10 +3,12 @@ import type {
   ClaimedOutboxMessage,
   Confirmation,
   ManualTask,
+  OutboxDelivery,
   OutboxMessage,
   OutboxState,
   OutboxStatus,
   Page,
+  WaitingRequest,
 } from '../app/ports.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import { pageOf } from './page-fns.ts';
@@ -101,26 +103,23 @@ export async function claimOutbox(
 
 export async function markOutboxDelivered(
   db: Executor,
-  id: number,
   owner: string,
-  now: string,
-  confirmation: Confirmation | null,
-): Promise<boolean> {
-  const result = await db
-    .updateTable('outbox')
-    .set({
-      status: 'delivered',
-      delivered_at: now,
-      lease_owner: null,
-      lease_expires_at: null,
-      last_error: null,
-      ...(confirmation ? { confirmed_at: now, confirmation } : {}),
-    })
-    .where('id', '=', String(id))
-    .where('lease_owner', '=', owner)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+  deliveries: readonly OutboxDelivery[],
+): Promise<Set<number>> {
+  if (deliveries.length === 0) return new Set();
+  const { rows } = await sql<{ id: string }>`
+    UPDATE outbox SET status = 'delivered', delivered_at = given.at, lease_owner = NULL,
+      lease_expires_at = NULL, last_error = NULL,
+      confirmed_at = CASE WHEN given.confirmation IS NULL THEN outbox.confirmed_at ELSE given.at END,
+      confirmation = coalesce(given.confirmation, outbox.confirmation)
+    FROM unnest(
+        ${deliveries.map((d) => d.id)}::bigint[],
+        ${deliveries.map((d) => d.at)}::timestamptz[],
+        ${deliveries.map((d) => d.confirmation)}::text[])
+      AS given (id, at, confirmation)
+    WHERE outbox.id = given.id AND outbox.lease_owner = ${owner} AND outbox.status = 'pending'
+    RETURNING outbox.id`.execute(db);
+  return new Set(rows.map((row) => Number(row.id)));
 }
 
 export async function markOutboxFailed(
@@ -192,11 +191,30 @@ export async function outboxForChangeRequest(db: Executor, changeRequestId: stri
   return rows.map(statusFromRow);
 }
 
+export async function fullyConfirmed(
+  db: Executor,
+  candidates: readonly WaitingRequest[],
+): Promise<WaitingRequest[]> {
+  if (candidates.length === 0) return [];
+  const { rows } = await sql<{ id: string; kind: 'propagation' | 'confirmation' }>`
+    SELECT given.id, given.kind
+    FROM unnest(${candidates.map((c) => c.changeRequestId)}::uuid[], ${candidates.map((c) => c.kind)}::text[])
+      AS given (id, kind)
+    WHERE EXISTS (
+        SELECT 1 FROM outbox WHERE outbox.change_request_id = given.id AND outbox.kind = given.kind)
+      AND NOT EXISTS (
+        SELECT 1 FROM outbox
+        WHERE outbox.change_request_id = given.id AND outbox.kind = given.kind AND outbox.confirmed_at IS NULL)`.execute(
+    db,
+  );
+  return rows.map((row) => ({ changeRequestId: row.id, kind: row.kind }));
+}
+
 export async function strandedChangeRequests(
   db: Executor,
   updatedBefore: string,
   limit: number,
-): Promise<{ changeRequestId: string; kind: 'propagation' | 'confirmation' }[]> {
+): Promise<WaitingRequest[]> {
   const { rows } = await sql<{ id: string; kind: 'propagation' | 'confirmation' }>`
     SELECT request.id, waiting.kind
     FROM change_request AS request

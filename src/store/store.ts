@@ -74,12 +74,12 @@ export function createStore(
 
     enqueueOutbox: (messages, now) => outbox.enqueueOutbox(db, messages, now),
     claimOutbox: (options) => outbox.claimOutbox(db, options),
-    markOutboxDelivered: (id, owner, now, confirmation) =>
-      outbox.markOutboxDelivered(db, id, owner, now, confirmation),
+    markOutboxDelivered: (owner, deliveries) => outbox.markOutboxDelivered(db, owner, deliveries),
     markOutboxFailed: (id, owner, failure) => outbox.markOutboxFailed(db, id, owner, failure),
     confirmOutbox: (id, now, confirmation) => outbox.confirmOutbox(db, id, now, confirmation),
     findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
+    fullyConfirmed: (candidates) => outbox.fullyConfirmed(db, candidates),
     strandedChangeRequests: (updatedBefore, limit) => outbox.strandedChangeRequests(db, updatedBefore, limit),
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
     requeueDeadLetter: (id, now, replacement) => outbox.requeueDeadLetter(db, id, now, replacement),

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { completeIfConfirmationsSent, markConsistentIfConfirmed } from '../app/confirm-consistency.ts';
+import { advance } from '../app/confirm-consistency.ts';
 import type {
   ClaimedOutboxMessage,
   ConnectedSystem,
   MailSender,
+  OutboxDelivery,
   Store,
   UseCaseContext,
+  WaitingRequest,
 } from '../app/ports.ts';
 import { recordConfirmationOutcome } from '../app/record-confirmation-outcome.ts';
 import { recordDrift } from '../app/record-drift.ts';
@@ -39,9 +41,15 @@ export interface OutboxWorker {
 }
 
 /** A request whose deliveries of `kind` may now all be confirmed, so it may move on. */
-interface FollowUp {
-  readonly kind: 'propagation' | 'confirmation';
-  readonly changeRequestId: string;
+type FollowUp = WaitingRequest;
+
+/**
+ * What handling one message leaves to the end of the batch: a delivery to mark (all of a batch's in one
+ * statement) and the request that may move on once it is marked.
+ */
+interface Handled {
+  readonly delivered: OutboxDelivery | null;
+  readonly followUp: FollowUp | null;
 }
 
 type Outcome =
@@ -114,7 +122,8 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }));
     const now = options.clock.now().toISOString();
     if (sent.ok) {
-      if (!(await options.store.markOutboxDelivered(message.id, owner, now, 'acknowledged'))) return null;
+      const delivery = { id: message.id, at: now, confirmation: 'acknowledged' as const };
+      if ((await options.store.markOutboxDelivered(owner, [delivery])).size === 0) return null;
       await recordConfirmationOutcome(options, message, { isSent: true, detail: sent.messageId });
       return message.changeRequestId
         ? { kind: 'confirmation', changeRequestId: message.changeRequestId }
@@ -127,9 +136,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return null;
   }
 
-  /** Delivers one message and records the outcome; answers the request that may now move on, if any. */
-  async function handle(message: ClaimedOutboxMessage): Promise<FollowUp | null> {
-    if (message.kind === 'confirmation') return handleConfirmation(message);
+  /** Delivers one message and records a failed outcome; a success is marked with the rest of the batch. */
+  async function handle(message: ClaimedOutboxMessage): Promise<Handled | null> {
+    if (message.kind === 'confirmation')
+      return { delivered: null, followUp: await handleConfirmation(message) };
     const outcome = await attempt(message);
     const now = options.clock.now().toISOString();
     if (outcome.kind === 'confirmed' || outcome.kind === 'delivered') {
@@ -140,10 +150,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
             ? 'acknowledged'
             : 'read_back'
           : null;
-      if (!(await options.store.markOutboxDelivered(message.id, owner, now, confirmation))) return null;
-      return confirmation && message.changeRequestId
-        ? { kind: 'propagation', changeRequestId: message.changeRequestId }
-        : null;
+      return {
+        delivered: { id: message.id, at: now, confirmation },
+        followUp:
+          confirmation && message.changeRequestId
+            ? { kind: 'propagation', changeRequestId: message.changeRequestId }
+            : null,
+      };
     }
     if (outcome.kind === 'drift') {
       const isFinal = message.driftCount + 1 >= MAX_DRIFT_ATTEMPTS;
@@ -171,13 +184,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return null;
   }
 
-  /** Moves a request on once all its deliveries of a kind are confirmed. */
+  /** Moves a request on whose deliveries of a kind are all confirmed. */
   async function followUp({ kind, changeRequestId }: FollowUp): Promise<void> {
     try {
-      const advanced =
-        kind === 'propagation'
-          ? await markConsistentIfConfirmed(options, changeRequestId)
-          : await completeIfConfirmationsSent(options, changeRequestId);
+      const advanced = await advance(options, { changeRequestId, kind });
       if (!advanced.ok) log('consistency_check_failed', { changeRequestId, kind, code: advanced.error.code });
     } catch (error) {
       log('consistency_check_failed', { changeRequestId, kind, error: errorText(error) });
@@ -200,12 +210,20 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       leaseMs,
     });
     // One message per (customer, system) is claimable at a time, so these may all run at once.
-    const followUps = await Promise.all(claimed.map(handle));
+    const handled = (await Promise.all(claimed.map(handle))).filter((h): h is Handled => h !== null);
+    // A lease lost meanwhile (this worker was too slow) leaves that message to the worker that now holds it.
+    const marked = await options.store.markOutboxDelivered(
+      owner,
+      handled.flatMap((h) => (h.delivered ? [h.delivered] : [])),
+    );
     // A request's deliveries to several systems are usually claimed together: checking each request once,
     // after all of them, spares a second worker transaction that would lose the race and roll back.
     const distinct = new Map<string, FollowUp>();
-    for (const next of followUps) if (next) distinct.set(`${next.kind}:${next.changeRequestId}`, next);
-    await Promise.all([...distinct.values()].map(followUp));
+    for (const { delivered, followUp: next } of handled)
+      if (next && (!delivered || marked.has(delivered.id)))
+        distinct.set(`${next.kind}:${next.changeRequestId}`, next);
+    const ready = await options.store.fullyConfirmed([...distinct.values()]);
+    await Promise.all(ready.map(followUp));
     return claimed.length;
   }
 
