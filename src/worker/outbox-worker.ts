@@ -202,7 +202,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     return stranded.length;
   }
 
-  async function runOnce(): Promise<number> {
+  /**
+   * Claims and delivers one batch and marks it; answers how many messages it claimed and the follow-ups it
+   * started (moving on the requests now fully confirmed), which never reject.
+   */
+  async function deliverBatch(): Promise<{ claimed: number; followUps: Promise<void> }> {
     const claimed = await options.store.claimOutbox({
       owner,
       limit: batchSize,
@@ -223,8 +227,13 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       if (next && (!delivered || marked.has(delivered.id)))
         distinct.set(`${next.kind}:${next.changeRequestId}`, next);
     const ready = await options.store.fullyConfirmed([...distinct.values()]);
-    await Promise.all(ready.map(followUp));
-    return claimed.length;
+    return { claimed: claimed.length, followUps: Promise.all(ready.map(followUp)).then(() => {}) };
+  }
+
+  async function runOnce(): Promise<number> {
+    const batch = await deliverBatch();
+    await batch.followUps;
+    return batch.claimed;
   }
 
   return {
@@ -235,6 +244,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       isRunning = true;
       loop = (async () => {
         let sweptAt = 0;
+        // A batch's follow-ups are transactions that wait on the database; the next batch's deliveries wait on
+        // the connected systems. Overlapping the two (one batch of follow-ups at a time, so they stay bounded)
+        // keeps a change's lag from including the previous batch's bookkeeping.
+        let followingUp: Promise<void> = Promise.resolve();
         while (isRunning) {
           let handled = 0;
           try {
@@ -243,7 +256,10 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
               const moved = await sweepStranded();
               if (moved > 0) log('stranded_requests_moved_on', { count: moved });
             }
-            handled = await runOnce();
+            const batch = await deliverBatch();
+            await followingUp;
+            followingUp = batch.followUps;
+            handled = batch.claimed;
           } catch (error) {
             log('worker_batch_failed', { error: errorText(error) });
           }
@@ -253,6 +269,7 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
               setTimeout(resolve, idleMs);
             });
         }
+        await followingUp;
       })();
     },
     async stop() {
