@@ -77,7 +77,10 @@ async function openPGlite(dataDir: string): Promise<AmendDatabase> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
   // Imported here: a process on PostgreSQL never loads the embedded engine.
   const { PGlite } = await import('@electric-sql/pglite');
-  const client = await PGlite.create(dataDir);
+  // PostgreSQL's default 128 MB of shared buffers is WebAssembly memory here, never given back: 32 MB took an
+  // `amend serve` under load from ~550 MB to ~450 MB resident at the same throughput (the files stay in the
+  // operating system's cache either way).
+  const client = await PGlite.create(dataDir, { postgresqlconf: ['shared_buffers=32MB'] });
   await client.query(`SET TIME ZONE 'UTC'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {
