@@ -767,5 +767,10 @@ export interface ConnectedSystem {
   deliver(message: ClaimedOutboxMessage): Promise<DeliveryResult>;
   /** What the system holds for a customer, by field or `field.part` path; `values: null` if it does not know them. */
   readBack?(customerId: string): Promise<ReadBackResult>;
+  /**
+   * For a system that applies a delivery asynchronously (a message-queue consumer): how long it may take to
+   * apply it, during which a read-back that still disagrees is looked at again rather than counted as drift.
+   */
+  readonly readBackSettleMs?: number;
   close?(): Promise<void>;
 }

@@ -147,7 +147,14 @@ export async function startSampleSystem(options: SampleSystemOptions, port = 0):
  * acknowledges it; its state is readable over HTTP like the others.
  */
 export async function startNatsSampleSystem(
-  options: { name: string; servers: string; subject: string; stream: string },
+  options: {
+    name: string;
+    servers: string;
+    subject: string;
+    stream: string;
+    /** Fault injection for tests: a consumer that applies each message this long after it arrives. */
+    applyDelayMs?: number;
+  },
   port = 0,
 ): Promise<SampleSystem> {
   const { records, deliveries, receive } = createReceiver();
@@ -167,6 +174,7 @@ export async function startNatsSampleSystem(
   void (async () => {
     for await (const message of messages) {
       const event = message.json<ChangeEvent>();
+      if (options.applyDelayMs) await new Promise((resolve) => setTimeout(resolve, options.applyDelayMs));
       receive(event, message.headers?.get('Nats-Msg-Id') || `${event.changeId}:${options.name}`);
       message.ack();
     }

@@ -16,6 +16,8 @@ import { DEFAULT_RETRY_POLICY, nextRetryAt, type RetryPolicy } from '../core/ret
 
 /** Read-backs that may disagree before the request is escalated instead of pushed again. */
 export const MAX_DRIFT_ATTEMPTS = 3;
+/** How often an asynchronous system is read back again while it may still be applying a delivery. */
+const READ_BACK_SETTLE_POLL_MS = 50;
 
 export interface OutboxWorkerOptions extends UseCaseContext {
   readonly store: Store;
@@ -96,10 +98,15 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     if (!delivered.ok) return { kind: 'failed', error: delivered.error, isPermanent: delivered.isPermanent };
     if (!system.readBack)
       return system.confirmation === 'acknowledged' ? { kind: 'confirmed' } : { kind: 'delivered' };
-    const observed = await system.readBack(message.customerId);
-    if (!observed.ok) return { kind: 'failed', error: observed.error, isPermanent: false };
-    const paths = driftedPaths((message.payload.fields ?? {}) as Record<string, unknown>, observed.values);
-    return paths.length > 0 ? { kind: 'drift', paths } : { kind: 'confirmed' };
+    const settleBy = performance.now() + (system.readBackSettleMs ?? 0);
+    for (;;) {
+      const observed = await system.readBack(message.customerId);
+      if (!observed.ok) return { kind: 'failed', error: observed.error, isPermanent: false };
+      const paths = driftedPaths((message.payload.fields ?? {}) as Record<string, unknown>, observed.values);
+      if (paths.length === 0) return { kind: 'confirmed' };
+      if (performance.now() >= settleBy) return { kind: 'drift', paths };
+      await new Promise((resolve) => setTimeout(resolve, READ_BACK_SETTLE_POLL_MS));
+    }
   }
 
   /** A confirmation mail: accepted by the mail server, or retried, or, once it cannot be, escalated. */

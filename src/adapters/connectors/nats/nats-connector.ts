@@ -63,6 +63,8 @@ export function createNatsConnector(config: NatsSystemConfig): ConnectedSystem {
     },
     ...(readBackUrl
       ? {
+          // The stream's acknowledgement comes before the consumer has applied the change.
+          readBackSettleMs: config.timeoutMs,
           readBack: (customerId: string) =>
             readBackOverHttp(
               config.id,
