@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
+import {
+  type SampleSystem,
+  startSampleSystem,
+  webhookSystemsFile,
+} from '../src/demo/sample-connected-system.ts';
 import { type BulkRun, benchBulk, bulkTable } from './bulk.ts';
 import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
 
@@ -109,17 +113,10 @@ async function waitForHealth(base: string, server: ChildProcess): Promise<void> 
 async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[]): Promise<Run[]> {
   const work = mkdtempSync(join(tmpdir(), 'amend-bench-'));
   const database = engine === 'postgres' ? await createDatabase() : null;
-  const systemsFile = join(work, 'connected-systems.yaml');
+  const systemsFile = join(work, 'connected-systems.json');
   writeFileSync(
     systemsFile,
-    JSON.stringify({
-      systems: systems.map((s) => ({
-        id: s.name,
-        kind: 'webhook',
-        url: `${s.url()}/hooks/amend`,
-        secret: 'bench',
-      })),
-    }),
+    webhookSystemsFile(systems, () => 'bench'),
   );
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   const env = {

@@ -194,3 +194,23 @@ export async function startNatsSampleSystem(
     },
   };
 }
+
+/**
+ * The connected-systems file (`AMEND_CONNECTED_SYSTEMS_FILE`) that points an `amend` process at these sample
+ * webhook receivers, each signing with `secretOf` its name; for the benchmark and the process tests.
+ */
+export function webhookSystemsFile(
+  systems: readonly SampleSystem[],
+  secretOf: (name: string) => string,
+  timeoutMs?: number,
+): string {
+  return JSON.stringify({
+    systems: systems.map((system) => ({
+      id: system.name,
+      kind: 'webhook',
+      url: `${system.url()}/hooks/amend`,
+      secret: secretOf(system.name),
+      ...(timeoutMs ? { timeoutMs } : {}),
+    })),
+  });
+}

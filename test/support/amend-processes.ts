@@ -4,7 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type Kysely, sql } from 'kysely';
 import { expect } from 'vitest';
-import { type SampleSystem, startSampleSystem } from '../../src/demo/sample-connected-system.ts';
+import {
+  type SampleSystem,
+  startSampleSystem,
+  webhookSystemsFile,
+} from '../../src/demo/sample-connected-system.ts';
 import type { Database } from '../../src/store/schema-types.ts';
 
 /** Helpers for tests that run Amend as real processes (crash and restart tests), on loopback only. */
@@ -21,15 +25,7 @@ export async function processEnvironment(workDir: string, databaseUrl: string | 
   const systemsFile = join(workDir, 'connected-systems.json');
   writeFileSync(
     systemsFile,
-    JSON.stringify({
-      systems: systems.map((s) => ({
-        id: s.name,
-        kind: 'webhook',
-        url: `${s.url()}/hooks/amend`,
-        secret: `${s.name}-secret`,
-        timeoutMs: 2_000,
-      })),
-    }),
+    webhookSystemsFile(systems, (name) => `${name}-secret`, 2_000),
   );
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
