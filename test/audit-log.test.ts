@@ -80,6 +80,28 @@ describe('audit log', () => {
     }
   });
 
+  it('opens a new chain at its first entry, and refuses to reopen one that exists, writing nothing', async () => {
+    const draft = (chain: string) => ({
+      chain,
+      occurredAt: app.clock.now().toISOString(),
+      actor: { kind: 'system' as const, id: 'test', role: null },
+      action: 'customer.created',
+      changeRequestId: null,
+      details: { source: 'test' },
+    });
+    const fresh = '00000000-0000-7000-8000-00000000c0de';
+    const [opened] = await app.store.openAuditChains([draft(fresh)]);
+    expect(opened).toMatchObject({ chain: fresh, seq: 1 });
+    const trail = () =>
+      sql`SELECT count(*)::int AS n FROM audit_entry WHERE chain IN (${fresh}, ${customers[0]!.id})`;
+    const before = (await trail().execute(app.database.db)).rows;
+    await expect(
+      app.store.transaction((tx) => tx.openAuditChains([draft(customers[0]!.id), draft(fresh)])),
+    ).rejects.toThrow();
+    expect((await trail().execute(app.database.db)).rows).toEqual(before);
+    expect((await verify()).isIntact).toBe(true);
+  });
+
   it('names the first edited entry, a removed entry and a deleted chain', async () => {
     const [edited, removedFrom, deleted] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
     await tamper(

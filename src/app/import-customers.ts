@@ -40,6 +40,9 @@ export const IMPORT_COLUMNS = [
 ] as const;
 
 const BATCH_SIZE = 1000;
+// Batches in flight at once: the next rows are validated and sealed while earlier batches commit, and the
+// database writes two batches on two connections. More only queue for the same cores.
+const BATCHES_IN_FLIGHT = 2;
 const blank = (value: string | undefined) => value === undefined || value.trim() === '';
 
 function consent(value: string | undefined): boolean | undefined {
@@ -107,14 +110,33 @@ export async function importCustomers(
   let batch: Customer[] = [];
   let rowsRead = 0;
   let imported = 0;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
   const flush = async () => {
     if (batch.length === 0) return;
     const customers = batch;
     batch = [];
-    await deps.store.transaction((tx) =>
-      registerCustomers(tx, customers, { kind: 'system', id: 'import', role: null }, 'import'),
-    );
-    imported += customers.length;
+    const committing = deps.store
+      .transaction((tx) =>
+        registerCustomers(tx, customers, { kind: 'system', id: 'import', role: null }, 'import'),
+      )
+      .then(
+        () => {
+          imported += customers.length;
+        },
+        (error: unknown) => {
+          failure ??= error;
+        },
+      )
+      .finally(() => inFlight.delete(committing));
+    inFlight.add(committing);
+    while (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
+  };
+  const settle = async () => {
+    await flush();
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
   };
   for await (const row of rows) {
     rowsRead += 1;
@@ -142,7 +164,7 @@ export async function importCustomers(
       onProgress?.({ rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors });
     }
   }
-  await flush();
+  await settle();
   const report = { rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors };
   onProgress?.(report);
   return report;

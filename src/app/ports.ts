@@ -220,6 +220,8 @@ export interface Store {
   listDueChangeRequests(now: string, limit: number): Promise<{ expired: string[]; overdue: string[] }>;
 
   appendAudit(drafts: readonly AuditEntryDraft[]): Promise<AuditEntry[]>;
+  /** Appends the first entries of chains nobody has written to (new customers'); fails if one exists. */
+  openAuditChains(drafts: readonly AuditEntryDraft[]): Promise<AuditEntry[]>;
   /** An entry with its sealed values opened (see AuditEntryDraft): for the audited "read full values" action. */
   findAuditEntryValues(
     id: number,

@@ -5,7 +5,7 @@ import type { Store } from './ports.ts';
 
 /** Inserts new customers, each with a first audit entry opening its chain, in the caller's transaction. */
 export async function registerCustomers(
-  tx: Pick<Store, 'insertCustomers' | 'appendAudit'>,
+  tx: Pick<Store, 'insertCustomers' | 'openAuditChains'>,
   customers: readonly Customer[],
   actor: Actor,
   source: string,
@@ -24,5 +24,5 @@ export async function registerCustomers(
         .map(([group]) => group),
     },
   }));
-  await tx.appendAudit(drafts);
+  await tx.openAuditChains(drafts);
 }

@@ -73,6 +73,7 @@ export async function appendAuditEntries(
   drafts: readonly AuditEntryDraft[],
   sha256: Sha256Hex,
   cipher: FieldCipher,
+  chains: 'existing or new' | 'all new' = 'existing or new',
 ): Promise<AuditEntry[]> {
   if (drafts.length === 0) return [];
   const byChain = new Map<string, AuditEntryDraft[]>();
@@ -86,42 +87,55 @@ export async function appendAuditEntries(
         ),
       ) as Record<string, unknown>,
     };
-    byChain.set(draft.chain, [...(byChain.get(draft.chain) ?? []), stored]);
+    const chainDrafts = byChain.get(draft.chain);
+    if (chainDrafts) chainDrafts.push(stored);
+    else byChain.set(draft.chain, [stored]);
   }
-  const chains = [...byChain.keys()].sort();
-  const heads = await db
-    .insertInto('audit_chain_head')
-    .values(chains.map((chain) => ({ chain, seq: 0, hash: GENESIS_HASH })))
-    .onConflict((conflict) =>
-      conflict.column('chain').doUpdateSet((eb) => ({ chain: eb.ref('excluded.chain') })),
-    )
-    .returning(['chain', 'seq', 'hash'])
-    .execute();
+  const names = [...byChain.keys()].sort();
+  // Sorted, so two transactions lock shared heads in the same order.
+  const heads: ChainHead[] =
+    chains === 'all new'
+      ? names.map((chain) => ({ chain, seq: 0, hash: GENESIS_HASH }))
+      : (
+          await sql<ChainHead>`
+            INSERT INTO audit_chain_head (chain, seq, hash)
+            SELECT chain, 0, ${GENESIS_HASH} FROM unnest(${names}::text[]) WITH ORDINALITY AS given (chain, n)
+            ORDER BY n
+            ON CONFLICT (chain) DO UPDATE SET chain = excluded.chain
+            RETURNING chain, seq, hash`.execute(db)
+        ).rows;
   const entries = heads.flatMap((head) => chainEntries(head, byChain.get(head.chain) ?? [], sha256));
-  const inserted = db
-    .insertInto('audit_entry')
-    .values(
-      entries.map((entry) => ({
-        chain: entry.chain,
-        seq: entry.seq,
-        occurred_at: entry.occurredAt,
-        actor: json(entry.actor),
-        action: entry.action,
-        change_request_id: entry.changeRequestId,
-        details: json(entry.details),
-        prev_hash: entry.prevHash,
-        hash: entry.hash,
-      })),
-    )
-    .returning('id');
-  const newHeads = new Map(entries.map((entry) => [entry.chain, entry]));
-  // One round trip for the entries and the heads they move (a data-modifying CTE always runs to completion).
-  await sql`
-    WITH inserted AS (${inserted})
-    UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
-    FROM (VALUES ${sql.join([...newHeads.values()].map((entry) => sql`(${entry.chain}, ${entry.seq}::integer, ${entry.hash})`))})
-      AS moved (chain, seq, hash)
-    WHERE head.chain = moved.chain`.execute(db);
+  const newHeads = [...new Map(entries.map((entry) => [entry.chain, entry])).values()];
+  const rows = entries.map((entry) => ({
+    chain: entry.chain,
+    seq: entry.seq,
+    occurred_at: entry.occurredAt,
+    actor: entry.actor,
+    action: entry.action,
+    change_request_id: entry.changeRequestId,
+    details: entry.details,
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+  }));
+  const inserted = sql`
+    INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash)
+    SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash
+    FROM json_populate_recordset(NULL::audit_entry, ${JSON.stringify(rows)}::json)
+    RETURNING id`;
+  const moved = JSON.stringify(newHeads.map((e) => ({ chain: e.chain, seq: e.seq, hash: e.hash })));
+  // One round trip for the entries and their heads (a data-modifying CTE always runs to completion). New chains'
+  // heads are written once, as they end; a key that exists already fails the transaction, as it should.
+  await (chains === 'all new'
+    ? sql`
+        WITH inserted AS (${inserted})
+        INSERT INTO audit_chain_head (chain, seq, hash)
+        SELECT chain, seq, hash FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json)`
+    : sql`
+        WITH inserted AS (${inserted})
+        UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
+        FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json) AS moved
+        WHERE head.chain = moved.chain`
+  ).execute(db);
   return entries;
 }
 

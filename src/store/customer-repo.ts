@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { FieldCipher } from '../app/ports.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { pageOf } from './page-fns.ts';
@@ -159,10 +159,23 @@ export async function insertCustomers(
   customers: readonly Customer[],
 ): Promise<void> {
   if (customers.length === 0) return;
-  await db
-    .insertInto('customer')
-    .values(customers.map((customer) => customerToRow(customer, cipher)))
-    .execute();
+  // One JSON parameter for the batch, not a parameter per value: a bulk import's batch of a thousand customers
+  // was 19,000 parameters to bind on our side and to parse on the database's. The clear personal columns stay null.
+  const rows = customers.map((customer) => {
+    const row = customerToRow(customer, cipher);
+    return {
+      ...row,
+      communication_preferences: customer.communicationPreferences,
+      confirmed_at: customer.confirmedAt,
+      security_hold: customer.freeze ?? null,
+    };
+  });
+  await sql`
+    INSERT INTO customer (id, version, sealed, key_id, email_index, phone_index, communication_preferences,
+      confirmed_at, security_hold, created_at, updated_at)
+    SELECT id, version, sealed, key_id, email_index, phone_index, communication_preferences, confirmed_at,
+      security_hold, created_at, updated_at
+    FROM json_populate_recordset(NULL::customer, ${JSON.stringify(rows)}::json)`.execute(db);
 }
 
 export async function countCustomers(db: Executor): Promise<number> {

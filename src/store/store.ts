@@ -55,6 +55,7 @@ export function createStore(
     listDueChangeRequests: (now, limit) => changeRequests.listDueChangeRequests(db, now, limit),
 
     appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher),
+    openAuditChains: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher, 'all new'),
     openedAuditTrail: async (chain) =>
       (await audit.auditTrail(db, chain)).map((entry) => ({
         ...entry,
