@@ -14,7 +14,7 @@ const rules = [
       'zod',
       'libphonenumber-js',
       'libphonenumber-js/max',
-      'canonicalize',
+      'safe-stable-stringify',
       'card-validator',
       'ibantools',
     ]),

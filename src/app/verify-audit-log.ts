@@ -146,15 +146,18 @@ export async function verifyAuditLog(
     }
   };
 
-  let after: { chain: string; seq: number } | null = null;
-  for (;;) {
-    const page = await deps.store.auditEntriesInChainOrder(after, PAGE_SIZE);
+  // The next page is read while this one is hashed: the database and the hashing overlap.
+  let nextPage: Promise<StoredAuditEntry[]> | null = deps.store.auditEntriesInChainOrder(null, PAGE_SIZE);
+  while (nextPage) {
+    const page: StoredAuditEntry[] = await nextPage;
+    const last = page.at(-1);
+    nextPage =
+      page.length === PAGE_SIZE && last
+        ? deps.store.auditEntriesInChainOrder({ chain: last.chain, seq: last.seq }, PAGE_SIZE)
+        : null;
     for (const entry of page) checkEntry(entry);
     entriesChecked += page.length;
     onProgress?.(entriesChecked);
-    if (page.length < PAGE_SIZE) break;
-    const last = page.at(-1)!;
-    after = { chain: last.chain, seq: last.seq };
   }
   finishChain();
 
