@@ -23,6 +23,7 @@ const toRow = (request: ChangeRequest) => ({
   assignee_id: request.assignee?.id ?? null,
   escalation_reason: request.escalation?.reason ?? null,
   escalated_at: request.escalation?.escalatedAt ?? null,
+  completed_at: request.completedAt,
   body: json(request),
 });
 

@@ -50,13 +50,10 @@ export async function monthlyFigures(db: Executor, from: string, to: string) {
     ),
     sql<{ completed: number; median: number | null; p90: number | null }>`
       SELECT count(*)::int AS completed,
-        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM ((body->>'completedAt')::timestamptz - created_at)) / 60) AS median,
-        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM ((body->>'completedAt')::timestamptz - created_at)) / 60) AS p90
+        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (completed_at - created_at)) / 60) AS median,
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM (completed_at - created_at)) / 60) AS p90
       FROM change_request
-      WHERE body->>'completedAt' IS NOT NULL
-        AND (body->>'completedAt')::timestamptz >= ${from}::timestamptz AND (body->>'completedAt')::timestamptz < ${to}::timestamptz`.execute(
-      db,
-    ),
+      WHERE completed_at >= ${from}::timestamptz AND completed_at < ${to}::timestamptz`.execute(db),
     sql<{ reviewed: number; with_error: number }>`
       SELECT count(*)::int AS reviewed, count(*) FILTER (WHERE has_error)::int AS with_error
       FROM quality_review WHERE reviewed_at >= ${from}::timestamptz AND reviewed_at < ${to}::timestamptz`.execute(
@@ -159,7 +156,7 @@ export async function qualitySample(db: Executor, from: string, to: string, size
   const rows = await sql<{ id: string }>`
     SELECT r.id FROM change_request r LEFT JOIN quality_review q ON q.change_request_id = r.id
     WHERE r.state IN ('completed', 'reverted') AND q.change_request_id IS NULL
-      AND (r.body->>'completedAt')::timestamptz >= ${from}::timestamptz AND (r.body->>'completedAt')::timestamptz < ${to}::timestamptz
+      AND r.completed_at >= ${from}::timestamptz AND r.completed_at < ${to}::timestamptz
     ORDER BY random() LIMIT ${size}`.execute(db);
   return rows.rows.map((row) => row.id);
 }
@@ -188,8 +185,8 @@ export async function metricsSnapshot(db: Executor, processingBucketsSeconds: re
       WHERE action = 'change_request.verification_recorded' AND details->>'outcome' = 'failed'`.execute(db),
     sql<Record<string, number>>`
       SELECT ${sql.join(buckets.map((bucket, i) => sql`${bucket} AS ${sql.ref(`b${i}`)}`))}, count(*)::int AS total, coalesce(sum(d), 0) AS sum
-      FROM (SELECT extract(epoch FROM ((body->>'completedAt')::timestamptz - created_at)) AS d
-            FROM change_request WHERE body->>'completedAt' IS NOT NULL) AS completed`.execute(db),
+      FROM (SELECT extract(epoch FROM (completed_at - created_at)) AS d
+            FROM change_request WHERE completed_at IS NOT NULL) AS completed`.execute(db),
   ]);
   const row = processing.rows[0] ?? {};
   return {

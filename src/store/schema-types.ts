@@ -78,6 +78,7 @@ export interface ChangeRequestTable {
   assignee_id: string | null;
   escalation_reason: string | null;
   escalated_at: Timestamp | null;
+  completed_at: Timestamp | null;
 }
 
 export interface AuditEntryTable {
