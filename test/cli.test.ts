@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -89,6 +89,25 @@ describe('amend CLI', () => {
     expect(report).toMatch(/4,email,EMAIL\.SYNTAX/);
     expect(report).toMatch(/5,legal_name,NAME\.EMPTY/);
     expect(report).toMatch(/6,postcode,ADDRESS\.POSTCODE/);
+  });
+
+  it('lists every rejected row of a file with no good row, and refuses a header without legal_name', async () => {
+    const bad = join(workDir, 'all-bad.csv');
+    const lines = Array.from({ length: 2_500 }, (_, i) => `Person Example,not-an-email-${i}`);
+    writeFileSync(bad, ['legal_name,email', ...lines].join('\n'));
+    const rejected = await amend('import', bad);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    expect(rejected.stdout).toContain('Read 2500 rows: imported 0, rejected 2500');
+    const listed = readFileSync(`${bad}.errors.csv`, 'utf8').trim().split('\n');
+    expect(listed).toHaveLength(2_501);
+    expect(listed.at(-1)).toMatch(/^2501,email,EMAIL\.SYNTAX/);
+
+    const headerless = join(workDir, 'no-name.csv');
+    writeFileSync(headerless, 'name,email\nAna,ana@example.com\n');
+    const refused = await amend('import', headerless);
+    expect(refused.code).toBe(66);
+    expect(refused.stderr).toContain('no legal_name column');
+    expect(existsSync(`${headerless}.errors.csv`)).toBe(false);
   });
 
   it('refuses a missing file with a message naming the fix', async () => {

@@ -17,8 +17,17 @@ export interface ImportRowError {
 export interface ImportReport {
   readonly rowsRead: number;
   readonly imported: number;
+  /** Rows rejected (a row with several problems counts once). */
   readonly rejected: number;
-  readonly errors: ImportRowError[];
+}
+
+export interface ImportListeners {
+  readonly onProgress?: (report: ImportReport) => void;
+  /**
+   * A rejected row's problems, as it is read: written out as they come, so a file of a million bad rows is not
+   * held in memory. Awaited, so a slow writer holds the import back rather than letting problems pile up.
+   */
+  readonly onRejected?: (problems: readonly ImportRowError[]) => void | Promise<void>;
 }
 
 export const IMPORT_COLUMNS = [
@@ -40,6 +49,7 @@ export const IMPORT_COLUMNS = [
 ] as const;
 
 const BATCH_SIZE = 1000;
+const PROGRESS_EVERY_ROWS = 1000;
 // Batches in flight at once: the next rows are validated and sealed while earlier batches commit, and the
 // database writes two batches on two connections. More only queue for the same cores.
 const BATCHES_IN_FLIGHT = 2;
@@ -104,12 +114,12 @@ type Deps = { readonly store: Pick<Store, 'transaction'>; readonly clock: Clock;
 export async function importCustomers(
   deps: Deps,
   rows: AsyncIterable<ImportRow>,
-  onProgress?: (report: ImportReport) => void,
+  listeners: ImportListeners = {},
 ): Promise<ImportReport> {
-  const errors: ImportRowError[] = [];
   let batch: Customer[] = [];
   let rowsRead = 0;
   let imported = 0;
+  let rejected = 0;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
   const flush = async () => {
@@ -146,26 +156,27 @@ export async function importCustomers(
       now: deps.clock.now().toISOString(),
       source: 'import',
     });
-    if (!built.ok) {
-      for (const problem of built.error) {
-        const path = problem.path.replace(/\.\d+$/, '');
-        errors.push({
-          line,
-          column: COLUMN_OF_PATH[path] ?? COLUMN_OF_PATH[path.split('.')[0]!] ?? path,
-          reason: problem.reason,
-          message: problem.message,
-        });
-      }
-      continue;
+    if (built.ok) {
+      batch.push(built.value);
+      if (batch.length >= BATCH_SIZE) await flush();
+    } else {
+      rejected += 1;
+      await listeners.onRejected?.(
+        built.error.map((problem) => {
+          const path = problem.path.replace(/\.\d+$/, '');
+          return {
+            line,
+            column: COLUMN_OF_PATH[path] ?? COLUMN_OF_PATH[path.split('.')[0]!] ?? path,
+            reason: problem.reason,
+            message: problem.message,
+          };
+        }),
+      );
     }
-    batch.push(built.value);
-    if (batch.length >= BATCH_SIZE) {
-      await flush();
-      onProgress?.({ rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors });
-    }
+    if (rowsRead % PROGRESS_EVERY_ROWS === 0) listeners.onProgress?.({ rowsRead, imported, rejected });
   }
   await settle();
-  const report = { rowsRead, imported, rejected: new Set(errors.map((e) => e.line)).size, errors };
-  onProgress?.(report);
+  const report = { rowsRead, imported, rejected };
+  listeners.onProgress?.(report);
   return report;
 }

@@ -1,7 +1,19 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
 import { parse } from 'csv-parse';
+import { stringify as csvStream } from 'csv-stringify';
 import { stringify } from 'csv-stringify/sync';
 import { apiKeyIssuer } from '../adapters/api-keys.ts';
 import { sha256Hex } from '../adapters/audit-signer.ts';
@@ -12,7 +24,12 @@ import {
 import { addDataKey } from '../adapters/field-cipher.ts';
 import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
-import { IMPORT_COLUMNS, type ImportRow, importCustomers } from '../app/import-customers.ts';
+import {
+  IMPORT_COLUMNS,
+  type ImportRow,
+  type ImportRowError,
+  importCustomers,
+} from '../app/import-customers.ts';
 import type { ConnectedSystem } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
@@ -265,15 +282,29 @@ program
       const rows = (async function* () {
         for await (const row of parser) yield row as ImportRow;
       })();
+      // Rejected rows go to the errors file as they are read; it is created only if a row is rejected.
+      const errorsFile = options.errors ?? `${file}.errors.csv`;
+      const errorsOut: { csv?: ReturnType<typeof csvStream>; written?: Promise<void> } = {};
+      const writeRejected = async (problems: readonly ImportRowError[]) => {
+        if (!errorsOut.csv) {
+          errorsOut.csv = csvStream({ header: true, columns: ['line', 'column', 'reason', 'message'] });
+          errorsOut.written = pipeline(errorsOut.csv, createWriteStream(errorsFile));
+        }
+        for (const problem of problems) if (!errorsOut.csv.write(problem)) await once(errorsOut.csv, 'drain');
+      };
       let report: Awaited<ReturnType<typeof importCustomers>>;
       try {
-        report = await importCustomers(runtime, rows, (progress) =>
-          bar.update(input.bytesRead, {
-            rows: progress.rowsRead,
-            imported: progress.imported,
-            rejected: progress.rejected,
-          }),
-        );
+        report = await importCustomers(runtime, rows, {
+          onProgress: (progress) =>
+            bar.update(input.bytesRead, {
+              rows: progress.rowsRead,
+              imported: progress.imported,
+              rejected: progress.rejected,
+            }),
+          onRejected: writeRejected,
+        });
+        errorsOut.csv?.end();
+        await errorsOut.written;
       } catch (error) {
         bar.stop();
         exitWith({
@@ -286,20 +317,15 @@ program
       const missing = header
         ? (['legal_name'] as string[]).filter((column) => !header!.includes(column))
         : ['legal_name'];
-      if (missing.length > 0 && report.imported === 0)
+      if (missing.length > 0 && report.imported === 0) {
+        rmSync(errorsFile, { force: true }); // every row failed for the header's sake, not its own
         exitWith({
           code: 'IMPORT.FILE_INVALID',
           message: `${file} has no ${missing.join(', ')} column. The header row must name: ${IMPORT_COLUMNS.join(', ')}.`,
         });
-      const errorsFile = options.errors ?? `${file}.errors.csv`;
-      if (report.errors.length > 0) {
-        writeFileSync(
-          errorsFile,
-          stringify(report.errors, { header: true, columns: ['line', 'column', 'reason', 'message'] }),
-        );
       }
       process.stdout.write(
-        `Read ${report.rowsRead} rows: imported ${report.imported}, rejected ${report.rejected}.${report.errors.length > 0 ? ` Rejected rows are listed in ${errorsFile}.` : ''}\n`,
+        `Read ${report.rowsRead} rows: imported ${report.imported}, rejected ${report.rejected}.${report.rejected > 0 ? ` Rejected rows are listed in ${errorsFile}.` : ''}\n`,
       );
     });
   });
