@@ -122,12 +122,12 @@ async function multiplyRequests(url: string, count: number, month: string): Prom
   const templates = rows[0]!.n;
   if (templates === 0) throw new Error('no change request to copy');
   await client.query(
-    `INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, completed_at, body)
+    `INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, completed_at, fields, body)
      SELECT gen_random_uuid(), t.customer_id, t.state, t.tier, t.channel, t.version,
             $2::timestamptz + (g % 2592000) * interval '1 second', $2::timestamptz + (g % 2592000) * interval '1 second' + interval '5 minutes',
             t.expires_at,
             CASE WHEN t.completed_at IS NOT NULL THEN $2::timestamptz + (g % 2592000) * interval '1 second' + (t.completed_at - t.created_at) END,
-            t.body
+            t.fields, t.body
      FROM generate_series(1, $1::int) AS g
      JOIN (SELECT *, row_number() OVER () - 1 AS k FROM change_request) AS t ON t.k = g % ${templates}`,
     [count - templates, `${month}-01T00:00:00Z`],

@@ -24,6 +24,7 @@ const toRow = (request: ChangeRequest) => ({
   escalation_reason: request.escalation?.reason ?? null,
   escalated_at: request.escalation?.escalatedAt ?? null,
   completed_at: request.completedAt,
+  fields: request.items.map((item) => item.field),
   body: json(request),
 });
 

@@ -44,10 +44,8 @@ export async function monthlyFigures(db: Executor, from: string, to: string) {
       db,
     ),
     sql<{ key: string; count: number }>`
-      SELECT item->>'field' AS key, count(*)::int AS count
-      FROM change_request, jsonb_array_elements(body->'items') AS item WHERE ${inMonth} GROUP BY 1`.execute(
-      db,
-    ),
+      SELECT field AS key, count(*)::int AS count
+      FROM change_request, unnest(fields) AS field WHERE ${inMonth} GROUP BY 1`.execute(db),
     sql<{ completed: number; median: number | null; p90: number | null }>`
       SELECT count(*)::int AS completed,
         percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM (completed_at - created_at)) / 60) AS median,

@@ -79,6 +79,7 @@ export interface ChangeRequestTable {
   escalation_reason: string | null;
   escalated_at: Timestamp | null;
   completed_at: Timestamp | null;
+  fields: string[];
 }
 
 export interface AuditEntryTable {
