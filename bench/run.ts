@@ -335,12 +335,16 @@ async function pgbenchInsertOnly(url: string): Promise<Run | null> {
 const systems = await Promise.all(
   ['billing', 'shipping', 'marketing'].map((name) => startSampleSystem({ name, secret: 'bench' })),
 );
+// BENCH_ENGINES=postgres (or pglite) runs one engine only, for a quicker look at one figure.
+const engines = (process.env.BENCH_ENGINES ?? 'pglite,postgres').split(',');
 const runs = [
-  ...(await benchEngine('pglite', systems)),
-  ...(await benchEngine('postgres', systems).catch((error: unknown) => {
-    console.error(`PostgreSQL skipped: ${error instanceof Error ? error.message : String(error)}`);
-    return [];
-  })),
+  ...(engines.includes('pglite') ? await benchEngine('pglite', systems) : []),
+  ...(engines.includes('postgres')
+    ? await benchEngine('postgres', systems).catch((error: unknown) => {
+        console.error(`PostgreSQL skipped: ${error instanceof Error ? error.message : String(error)}`);
+        return [];
+      })
+    : []),
 ];
 await Promise.all(systems.map((system) => system.close()));
 
