@@ -127,6 +127,19 @@ export interface ConfirmationInput {
   readonly support: SupportContact;
 }
 
+// Building an Intl.DateTimeFormat loads ICU data and was a third of a confirmation's rendering; a formatter is
+// immutable, so one per locale and time zone serves every mail.
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+function dateTimeFormat(locale: string, timeZone: string): Intl.DateTimeFormat {
+  const key = `${locale} ${timeZone}`;
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, { dateStyle: 'long', timeStyle: 'short', timeZone });
+    dateTimeFormats.set(key, format);
+  }
+  return format;
+}
+
 /**
  * The confirmation of a completed change (procedure step 6): what changed (contact points and money masked),
  * when, through which channel, a reminder when the sign-in email changed, the "this wasn't me" link and how
@@ -136,11 +149,9 @@ export interface ConfirmationInput {
 export function renderConfirmation(input: ConfirmationInput): RenderedConfirmation {
   const { request, customer, recipient, locale, support } = input;
   const words = WORDING[locale];
-  const when = new Intl.DateTimeFormat(locale, {
-    dateStyle: 'long',
-    timeStyle: 'short',
-    timeZone: input.timeZone,
-  }).format(new Date(request.appliedAt ?? request.updatedAt));
+  const when = dateTimeFormat(locale, input.timeZone).format(
+    new Date(request.appliedAt ?? request.updatedAt),
+  );
   const rows = request.items.map((item) => ({
     label: LABELS[item.field],
     value: describeValue(item.field, customer[item.field]),
