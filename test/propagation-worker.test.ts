@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { buildConnectedSystems } from '../src/adapters/connectors/connected-systems-config.ts';
+import { advance, advanceAll } from '../src/app/confirm-consistency.ts';
 import type { ConnectedSystem } from '../src/app/ports.ts';
 import { submitChangeRequest } from '../src/app/submit-change-request.ts';
+import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import type { Customer } from '../src/core/customer-types.ts';
 import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
 import { createOutboxWorker } from '../src/worker/outbox-worker.ts';
@@ -204,5 +207,46 @@ describe('propagation to connected systems', () => {
         (s) => s.changeRequestId,
       ),
     ).not.toContain(request.id);
+  });
+
+  it('moves a batch on in one transaction, leaving alone a request another worker moved first, auditing each once', async () => {
+    const customers = await Promise.all(Array.from({ length: 3 }, () => app.addCustomer()));
+    const requests = await Promise.all(
+      customers.map((customer, index) =>
+        submit(customer, [{ field: 'preferredName', value: `Batch ${'ABC'[index]}` }]),
+      ),
+    );
+    const ids = new Set(requests.map((r) => r.id));
+    const owner = 'worker-under-test';
+    const claimed = (
+      await app.store.claimOutbox({ owner, limit: 500, now: app.clock.now().toISOString(), leaseMs: 60_000 })
+    ).filter((m) => m.changeRequestId && ids.has(m.changeRequestId));
+    const at = app.clock.now().toISOString();
+    await app.store.markOutboxDelivered(
+      owner,
+      claimed.map((message) => ({ id: message.id, at, confirmation: 'acknowledged' as const })),
+    );
+    const waiting = requests.map((r) => ({ kind: 'propagation' as const, changeRequestId: r.id }));
+    expect(await app.store.fullyConfirmed(waiting)).toHaveLength(3);
+    // Another worker got to the first one already.
+    expect((await advance(app.deps, waiting[0]!)).ok).toBe(true);
+
+    const moved = await advanceAll(app.deps, waiting);
+
+    expect(moved.map((r) => r.id).sort()).toEqual([requests[1]!.id, requests[2]!.id].sort());
+    for (const request of requests) {
+      expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');
+      const { entries } = await app.store.listAudit({ changeRequestId: request.id, limit: 100 });
+      const actions = entries.map((e) => e.action);
+      expect(actions.filter((a) => a === 'change_request.consistency_confirmed')).toHaveLength(1);
+      expect(actions.filter((a) => a === 'confirmation.queued')).toHaveLength(1);
+      const mails = (await app.store.outboxForChangeRequest(request.id)).filter(
+        (m) => m.kind === 'confirmation',
+      );
+      expect(mails).toHaveLength(1);
+    }
+    expect((await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer })).isIntact).toBe(
+      true,
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { intakeActivity, isAtLeast } from '../core/anomaly-fns.ts';
 import { auditDraftsForEvents } from '../core/audit-draft-fns.ts';
+import type { AuditEntryDraft } from '../core/audit-types.ts';
 import { applyToCustomer, checkReadyToApply, decide, type Transition } from '../core/change-request-fns.ts';
 import { type Actor, type ChangeRequest, SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
@@ -97,20 +98,38 @@ export async function applyWhenReady(
  * customer (guarded by its version), one audit entry per event, one outbox row per connected system.
  */
 export async function saveOutcome(
-  tx: Pick<
-    Store,
-    | 'insertChangeRequest'
-    | 'updateChangeRequest'
-    | 'updateCustomer'
-    | 'findCustomer'
-    | 'appendAudit'
-    | 'enqueueOutbox'
-    | 'insertNotMeLink'
-  >,
+  tx: OutcomeWriter & Pick<Store, 'appendAudit'>,
   outcome: Outcome,
   previousVersion: number | null,
   context: UseCaseContext,
 ): Promise<Result<ChangeRequest>> {
+  const written = await writeOutcome(tx, outcome, previousVersion, context);
+  if (!written.ok) return written;
+  // One append for the transition and what followed from it: one lock of the chain head per transaction.
+  await tx.appendAudit(written.value.audit);
+  return ok(written.value.request);
+}
+
+type OutcomeWriter = Pick<
+  Store,
+  | 'insertChangeRequest'
+  | 'updateChangeRequest'
+  | 'updateCustomer'
+  | 'findCustomer'
+  | 'enqueueOutbox'
+  | 'insertNotMeLink'
+>;
+
+/**
+ * `saveOutcome` but for the audit entries, which it answers for the caller to append: a caller moving many
+ * requests in one transaction appends all of theirs at once.
+ */
+export async function writeOutcome(
+  tx: OutcomeWriter,
+  outcome: Outcome,
+  previousVersion: number | null,
+  context: UseCaseContext,
+): Promise<Result<{ request: ChangeRequest; audit: AuditEntryDraft[] }>> {
   const now = context.clock.now().toISOString();
   let request: ChangeRequest = {
     ...outcome.request,
@@ -136,13 +155,15 @@ export async function saveOutcome(
       now,
     );
   }
-  await tx.appendAudit(auditDraftsForEvents(request, outcome.events, context.policy));
+  const drafts = auditDraftsForEvents(request, outcome.events, context.policy);
   if (
     request.state === 'consistent' &&
     outcome.events.some((event) => event.type === 'consistency_confirmed')
   ) {
     const customer = outcome.customerWrite?.customer ?? (await tx.findCustomer(request.customerId));
-    if (customer && (await enqueueConfirmations(tx, request, customer, context)) === 0) {
+    const queued = customer ? await enqueueConfirmations(tx, request, customer, context) : null;
+    if (queued) drafts.push(queued);
+    else if (customer) {
       // No address to confirm to: a person must confirm by phone or post, so a human takes it from here.
       const escalated = decide(
         request,
@@ -157,9 +178,9 @@ export async function saveOutcome(
       if (!escalated.ok) return escalated;
       const saved = { ...escalated.value.request, version: request.version + 1 };
       await tx.updateChangeRequest(saved, request.version);
-      await tx.appendAudit(auditDraftsForEvents(saved, escalated.value.events, context.policy));
+      drafts.push(...auditDraftsForEvents(saved, escalated.value.events, context.policy));
       request = saved;
     }
   }
-  return ok(request);
+  return ok({ request, audit: drafts });
 }

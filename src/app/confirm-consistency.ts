@@ -1,8 +1,10 @@
-import type { ChangeRequestCommand } from '../core/change-request-fns.ts';
+import type { AuditEntryDraft } from '../core/audit-types.ts';
+import { type ChangeRequestCommand, decide } from '../core/change-request-fns.ts';
 import type { ChangeRequest } from '../core/change-request-types.ts';
 import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import { ok, type Result } from '../core/result.ts';
-import type { Store, WaitingRequest } from './ports.ts';
+import { writeOutcome } from './change-request-flow.ts';
+import { decisionContext, type Store, type WaitingRequest } from './ports.ts';
 import { type Deps, runChangeRequestCommand } from './run-change-request-command.ts';
 
 /**
@@ -16,11 +18,46 @@ export async function advance(
   deps: Deps,
   { changeRequestId, kind }: WaitingRequest,
 ): Promise<Result<ChangeRequest | null>> {
-  const command: ChangeRequestCommand =
-    kind === 'propagation' ? { type: 'mark_consistent' } : { type: 'complete' };
-  const advanced = await runChangeRequestCommand(deps, changeRequestId, SYSTEM_ACTOR, () => command);
+  const advanced = await runChangeRequestCommand(deps, changeRequestId, SYSTEM_ACTOR, () => commandFor(kind));
   return !advanced.ok && advanced.error.code === 'CHANGE_REQUEST.ILLEGAL_TRANSITION' ? ok(null) : advanced;
 }
+
+/**
+ * `advance` for a worker's whole batch, in one transaction: the requests are locked in one statement and their
+ * audit entries appended in one, rather than a transaction of a dozen round trips per request (which cost more
+ * than delivering the change). A request no longer where its command applies (another worker moved it first)
+ * is left as it is. Answers the requests moved on.
+ */
+export async function advanceAll(
+  deps: Deps & { readonly store: Pick<Store, 'transaction'> },
+  waiting: readonly WaitingRequest[],
+): Promise<ChangeRequest[]> {
+  if (waiting.length === 0) return [];
+  const kinds = new Map(waiting.map((w) => [w.changeRequestId, w.kind]));
+  return deps.store.transaction(async (tx) => {
+    const moved: ChangeRequest[] = [];
+    const audit: AuditEntryDraft[] = [];
+    for (const request of await tx.lockChangeRequests([...kinds.keys()])) {
+      const decided = decide(request, commandFor(kinds.get(request.id)!), decisionContext(deps));
+      if (!decided.ok) continue;
+      // Neither command leads to a state that applies a change, so there is no customer to write.
+      const written = await writeOutcome(
+        tx,
+        { ...decided.value, customerWrite: null },
+        request.version,
+        deps,
+      );
+      if (!written.ok) throw new Error(`${request.id}: ${written.error.code} ${written.error.message}`);
+      moved.push(written.value.request);
+      audit.push(...written.value.audit);
+    }
+    await tx.appendAudit(audit);
+    return moved;
+  });
+}
+
+const commandFor = (kind: WaitingRequest['kind']): ChangeRequestCommand =>
+  kind === 'propagation' ? { type: 'mark_consistent' } : { type: 'complete' };
 
 /**
  * Moves a propagating request to `consistent` once every connected system holding a changed field has

@@ -1,3 +1,4 @@
+import type { AuditEntryDraft } from '../core/audit-types.ts';
 import type { ChangeRequest } from '../core/change-request-types.ts';
 import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
 import { confirmationRecipients, localeFor, renderConfirmation } from '../core/confirmation-fns.ts';
@@ -10,16 +11,18 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Queues the confirmation of a change that reached every connected system (procedure step 6), in the
  * transaction that made it consistent: one mail per recipient (old and new address on an email change), each
- * with its own signed, single-use "this wasn't me" link. Answers how many were queued (0: no address on file).
+ * with its own signed, single-use "this wasn't me" link. Answers the `confirmation.queued` audit entry, which
+ * the caller appends with the transition's own entries (one append, one lock of the chain head), or null when
+ * there is no address on file to confirm to.
  */
 export async function enqueueConfirmations(
-  tx: Pick<Store, 'insertNotMeLink' | 'enqueueOutbox' | 'appendAudit'>,
+  tx: Pick<Store, 'insertNotMeLink' | 'enqueueOutbox'>,
   request: ChangeRequest,
   customer: Customer,
   context: UseCaseContext,
-): Promise<number> {
+): Promise<AuditEntryDraft | null> {
   const recipients = confirmationRecipients(request, customer);
-  if (recipients.length === 0) return 0;
+  if (recipients.length === 0) return null;
   const now = context.clock.now();
   const expiresAt = new Date(now.getTime() + context.confirmations.linkLifetimeDays * DAY_MS).toISOString();
   const timeZone = context.policy.approvalSla.calendars[request.calendarKey]?.timeZone ?? 'UTC';
@@ -54,18 +57,15 @@ export async function enqueueConfirmations(
     });
   }
   await tx.enqueueOutbox(messages, now.toISOString());
-  await tx.appendAudit([
-    {
-      chain: customer.id,
-      occurredAt: now.toISOString(),
-      actor: SYSTEM_ACTOR,
-      action: 'confirmation.queued',
-      changeRequestId: request.id,
-      details: {
-        recipients: recipients.map((r) => ({ to: maskFieldValue('email', r.address), role: r.role })),
-        linkExpiresAt: expiresAt,
-      },
+  return {
+    chain: customer.id,
+    occurredAt: now.toISOString(),
+    actor: SYSTEM_ACTOR,
+    action: 'confirmation.queued',
+    changeRequestId: request.id,
+    details: {
+      recipients: recipients.map((r) => ({ to: maskFieldValue('email', r.address), role: r.role })),
+      linkExpiresAt: expiresAt,
     },
-  ]);
-  return recipients.length;
+  };
 }

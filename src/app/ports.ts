@@ -192,6 +192,8 @@ export interface Store {
 
   findChangeRequest(id: string): Promise<ChangeRequest | null>;
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;
+  /** Locks the requests that exist among `ids`, in id order (so two callers cannot deadlock). */
+  lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
   insertChangeRequest(request: ChangeRequest): Promise<void>;
   updateChangeRequest(request: ChangeRequest, expectedVersion: number): Promise<boolean>;
   listChangeRequests(query: {

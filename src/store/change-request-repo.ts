@@ -50,6 +50,18 @@ export async function lockChangeRequest(db: Executor, id: string): Promise<Chang
   return row ? fromBody(row.body) : null;
 }
 
+export async function lockChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('change_request')
+    .select('body')
+    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
+    .orderBy('id')
+    .forNoKeyUpdate()
+    .execute();
+  return rows.map((row) => fromBody(row.body));
+}
+
 /** Saves the request if the stored version is still `expectedVersion`; false means a concurrent writer won. */
 export async function updateChangeRequestIfVersion(
   db: Executor,

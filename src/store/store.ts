@@ -46,6 +46,7 @@ export function createStore(
 
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
+    lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
     insertChangeRequest: (request) => changeRequests.insertChangeRequest(db, request),
     updateChangeRequest: (request, expectedVersion) =>
       changeRequests.updateChangeRequestIfVersion(db, request, expectedVersion),

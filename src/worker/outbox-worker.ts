@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { advance } from '../app/confirm-consistency.ts';
+import { advance, advanceAll } from '../app/confirm-consistency.ts';
 import type {
   ClaimedOutboxMessage,
   ConnectedSystem,
@@ -9,7 +9,10 @@ import type {
   UseCaseContext,
   WaitingRequest,
 } from '../app/ports.ts';
-import { recordConfirmationOutcome } from '../app/record-confirmation-outcome.ts';
+import {
+  recordConfirmationsSent,
+  recordConfirmationUndeliverable,
+} from '../app/record-confirmation-outcome.ts';
 import { recordDrift } from '../app/record-drift.ts';
 import { driftedPaths } from '../core/consistency-fns.ts';
 import { DEFAULT_RETRY_POLICY, nextRetryAt, type RetryPolicy } from '../core/retry-fns.ts';
@@ -51,6 +54,8 @@ type FollowUp = WaitingRequest;
  */
 interface Handled {
   readonly delivered: OutboxDelivery | null;
+  /** A confirmation the mail server accepted: marked and audited with the rest of the batch's. */
+  readonly sent?: { readonly message: ClaimedOutboxMessage; readonly messageId: string };
   readonly followUp: FollowUp | null;
 }
 
@@ -109,8 +114,11 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
-  /** A confirmation mail: accepted by the mail server, or retried, or, once it cannot be, escalated. */
-  async function handleConfirmation(message: ClaimedOutboxMessage): Promise<FollowUp | null> {
+  /**
+   * A confirmation mail: accepted by the mail server (recorded with the batch's), or retried, or, once it
+   * cannot be, escalated.
+   */
+  async function handleConfirmation(message: ClaimedOutboxMessage): Promise<Handled | null> {
     const payload = message.payload as {
       to: string;
       subject: string;
@@ -127,26 +135,24 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
         changeRequestId: message.changeRequestId,
       })
       .catch((error: unknown) => ({ ok: false as const, error: errorText(error), isPermanent: false }));
-    const now = options.clock.now().toISOString();
-    if (sent.ok) {
-      const delivery = { id: message.id, at: now, confirmation: 'acknowledged' as const };
-      if ((await options.store.markOutboxDelivered(owner, [delivery])).size === 0) return null;
-      await recordConfirmationOutcome(options, message, { isSent: true, detail: sent.messageId });
-      return message.changeRequestId
-        ? { kind: 'confirmation', changeRequestId: message.changeRequestId }
-        : null;
-    }
-    const retryAt = nextAttemptAt(message, now, sent.isPermanent);
+    if (sent.ok)
+      return {
+        delivered: null,
+        sent: { message, messageId: sent.messageId },
+        followUp: message.changeRequestId
+          ? { kind: 'confirmation', changeRequestId: message.changeRequestId }
+          : null,
+      };
+    const retryAt = nextAttemptAt(message, options.clock.now().toISOString(), sent.isPermanent);
     if (!(await options.store.markOutboxFailed(message.id, owner, { error: sent.error, retryAt })))
       return null;
-    if (!retryAt) await recordConfirmationOutcome(options, message, { isSent: false, detail: sent.error });
+    if (!retryAt) await recordConfirmationUndeliverable(options, message, sent.error);
     return null;
   }
 
   /** Delivers one message and records a failed outcome; a success is marked with the rest of the batch. */
   async function handle(message: ClaimedOutboxMessage): Promise<Handled | null> {
-    if (message.kind === 'confirmation')
-      return { delivered: null, followUp: await handleConfirmation(message) };
+    if (message.kind === 'confirmation') return handleConfirmation(message);
     const outcome = await attempt(message);
     const now = options.clock.now().toISOString();
     if (outcome.kind === 'confirmed' || outcome.kind === 'delivered') {
@@ -201,11 +207,25 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
     }
   }
 
+  /**
+   * Moves on a batch's requests whose deliveries of a kind are all confirmed, in one transaction; should that
+   * fail, each on its own, so one request's trouble does not hold up the rest. Never rejects.
+   */
+  async function moveOn(ready: readonly FollowUp[]): Promise<void> {
+    if (ready.length === 0) return;
+    try {
+      await advanceAll(options, ready);
+    } catch (error) {
+      log('consistency_batch_failed', { count: ready.length, error: errorText(error) });
+      await Promise.all(ready.map(followUp));
+    }
+  }
+
   /** Moves on requests a dead worker left behind (see `strandedChangeRequests`). */
   async function sweepStranded(): Promise<number> {
     const before = new Date(options.clock.now().getTime() - leaseMs).toISOString();
     const stranded = await options.store.strandedChangeRequests(before, batchSize);
-    await Promise.all(stranded.map(followUp));
+    await moveOn(stranded);
     return stranded.length;
   }
 
@@ -227,14 +247,19 @@ export function createOutboxWorker(options: OutboxWorkerOptions): OutboxWorker {
       owner,
       handled.flatMap((h) => (h.delivered ? [h.delivered] : [])),
     );
+    const sent = await recordConfirmationsSent(
+      options,
+      owner,
+      handled.flatMap((h) => (h.sent ? [h.sent] : [])),
+    );
     // A request's deliveries to several systems are usually claimed together: checking each request once,
     // after all of them, spares a second worker transaction that would lose the race and roll back.
     const distinct = new Map<string, FollowUp>();
-    for (const { delivered, followUp: next } of handled)
-      if (next && (!delivered || marked.has(delivered.id)))
+    for (const { delivered, sent: mail, followUp: next } of handled)
+      if (next && ((delivered && marked.has(delivered.id)) || (mail && sent.has(mail.message.id))))
         distinct.set(`${next.kind}:${next.changeRequestId}`, next);
     const ready = await options.store.fullyConfirmed([...distinct.values()]);
-    return { claimed: claimed.length, followUps: Promise.all(ready.map(followUp)).then(() => {}) };
+    return { claimed: claimed.length, followUps: moveOn(ready) };
   }
 
   async function runOnce(): Promise<number> {
