@@ -211,12 +211,15 @@ describe('propagation to connected systems', () => {
 
   it('moves a batch on in one transaction, leaving alone a request another worker moved first, auditing each once', async () => {
     const customers = await Promise.all(Array.from({ length: 3 }, () => app.addCustomer()));
+    // Nowhere to send a confirmation: that request is escalated within the batch, written once.
+    const unreachable = await app.addCustomer({ email: null });
     const requests = await Promise.all(
       customers.map((customer, index) =>
         submit(customer, [{ field: 'preferredName', value: `Batch ${'ABC'[index]}` }]),
       ),
     );
-    const ids = new Set(requests.map((r) => r.id));
+    const unreachableRequest = await submit(unreachable, [{ field: 'preferredName', value: 'Quiet Quinn' }]);
+    const ids = new Set([...requests, unreachableRequest].map((r) => r.id));
     const owner = 'worker-under-test';
     const claimed = (
       await app.store.claimOutbox({ owner, limit: 500, now: app.clock.now().toISOString(), leaseMs: 60_000 })
@@ -233,6 +236,22 @@ describe('propagation to connected systems', () => {
 
     const moved = await advanceAll(app.deps, waiting);
 
+    const [escalated] = await advanceAll(app.deps, [
+      { kind: 'propagation', changeRequestId: unreachableRequest.id },
+    ]);
+    expect(escalated).toMatchObject({
+      state: 'escalated',
+      escalation: { reason: 'confirmation_undeliverable' },
+      version: unreachableRequest.version + 2,
+    });
+    expect((await app.store.findChangeRequest(unreachableRequest.id))?.version).toBe(
+      unreachableRequest.version + 2,
+    );
+    expect(
+      (await app.store.outboxForChangeRequest(unreachableRequest.id)).filter(
+        (m) => m.kind === 'confirmation',
+      ),
+    ).toHaveLength(0);
     expect(moved.map((r) => r.id).sort()).toEqual([requests[1]!.id, requests[2]!.id].sort());
     for (const request of requests) {
       expect((await app.store.findChangeRequest(request.id))?.state).toBe('consistent');

@@ -110,7 +110,7 @@ export async function saveOutcome(
   return ok(written.value.request);
 }
 
-type OutcomeWriter = Pick<
+export type OutcomeWriter = Pick<
   Store,
   | 'insertChangeRequest'
   | 'updateChangeRequest'

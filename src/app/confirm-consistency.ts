@@ -2,9 +2,16 @@ import type { AuditEntryDraft } from '../core/audit-types.ts';
 import { type ChangeRequestCommand, decide } from '../core/change-request-fns.ts';
 import type { ChangeRequest } from '../core/change-request-types.ts';
 import { SYSTEM_ACTOR } from '../core/change-request-types.ts';
+import type { Customer } from '../core/customer-types.ts';
 import { ok, type Result } from '../core/result.ts';
-import { writeOutcome } from './change-request-flow.ts';
-import { decisionContext, type Store, type WaitingRequest } from './ports.ts';
+import { type OutcomeWriter, writeOutcome } from './change-request-flow.ts';
+import {
+  decisionContext,
+  type NotMeLinkDraft,
+  type OutboxMessage,
+  type Store,
+  type WaitingRequest,
+} from './ports.ts';
 import { type Deps, runChangeRequestCommand } from './run-change-request-command.ts';
 
 /**
@@ -35,14 +42,20 @@ export async function advanceAll(
   if (waiting.length === 0) return [];
   const kinds = new Map(waiting.map((w) => [w.changeRequestId, w.kind]));
   return deps.store.transaction(async (tx) => {
+    const requests = await tx.lockChangeRequests([...kinds.keys()]);
+    // Those becoming consistent are confirmed to their customers: read them all in one statement.
+    const customers = await tx.findCustomers(
+      requests.filter((r) => kinds.get(r.id) === 'propagation').map((r) => r.customerId),
+    );
+    const writes = batchedWrites(tx, new Map(customers.map((c) => [c.id, c])));
     const moved: ChangeRequest[] = [];
     const audit: AuditEntryDraft[] = [];
-    for (const request of await tx.lockChangeRequests([...kinds.keys()])) {
+    for (const request of requests) {
       const decided = decide(request, commandFor(kinds.get(request.id)!), decisionContext(deps));
       if (!decided.ok) continue;
       // Neither command leads to a state that applies a change, so there is no customer to write.
       const written = await writeOutcome(
-        tx,
+        writes.writer,
         { ...decided.value, customerWrite: null },
         request.version,
         deps,
@@ -51,9 +64,53 @@ export async function advanceAll(
       moved.push(written.value.request);
       audit.push(...written.value.audit);
     }
+    await writes.flush();
     await tx.appendAudit(audit);
     return moved;
   });
+}
+
+/**
+ * What `writeOutcome` writes for a batch, gathered and then written with one statement per table. The requests
+ * are locked, so their versions cannot move meanwhile; `flush` still checks every update landed and throws
+ * (rolling the batch back) if one did not.
+ */
+function batchedWrites(tx: Store, customers: ReadonlyMap<string, Customer>) {
+  const updates = new Map<string, { request: ChangeRequest; expectedVersion: number }>();
+  const links: NotMeLinkDraft[] = [];
+  const messages: OutboxMessage[] = [];
+  let enqueuedAt: string | null = null;
+  const writer: OutcomeWriter = {
+    insertChangeRequest: () => Promise.reject(new Error('a batch moves existing requests only')),
+    updateCustomer: () => Promise.reject(new Error('a batch writes no customer')),
+    findCustomer: async (id) => customers.get(id) ?? tx.findCustomer(id),
+    async updateChangeRequest(request, expectedVersion) {
+      // A request saved twice (consistent, then escalated for want of an address) is written once, from
+      // the version it was locked at.
+      updates.set(request.id, {
+        request,
+        expectedVersion: updates.get(request.id)?.expectedVersion ?? expectedVersion,
+      });
+      return true;
+    },
+    async insertNotMeLink(link) {
+      links.push(link);
+    },
+    async enqueueOutbox(batch, now) {
+      messages.push(...batch);
+      enqueuedAt = now;
+    },
+  };
+  return {
+    writer,
+    async flush() {
+      const updated = await tx.updateChangeRequests([...updates.values()]);
+      if (updated !== updates.size)
+        throw new Error(`${updates.size - updated} change requests moved while locked`);
+      await tx.insertNotMeLinks(links);
+      if (enqueuedAt) await tx.enqueueOutbox(messages, enqueuedAt);
+    },
+  };
 }
 
 const commandFor = (kind: WaitingRequest['kind']): ChangeRequestCommand =>

@@ -160,10 +160,19 @@ export interface WaitingRequest {
 }
 
 /** Storage as the use cases see it. Every write happens inside `transaction`. */
+export interface NotMeLinkDraft {
+  readonly id: string;
+  readonly changeRequestId: string;
+  readonly customerId: string;
+  readonly now: string;
+  readonly expiresAt: string;
+}
+
 export interface Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 
   findCustomer(id: string): Promise<Customer | null>;
+  findCustomers(ids: readonly string[]): Promise<Customer[]>;
   /** Reads and locks the customer row until the transaction ends. */
   lockCustomer(id: string): Promise<Customer | null>;
   /** `lockCustomer` and `verificationLockUntil` in one round trip, for an intake. */
@@ -196,6 +205,10 @@ export interface Store {
   lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
   insertChangeRequest(request: ChangeRequest): Promise<void>;
   updateChangeRequest(request: ChangeRequest, expectedVersion: number): Promise<boolean>;
+  /** `updateChangeRequest` for many in one statement; answers how many were still at their expected version. */
+  updateChangeRequests(
+    updates: readonly { request: ChangeRequest; expectedVersion: number }[],
+  ): Promise<number>;
   listChangeRequests(query: {
     state?: ChangeRequestState | undefined;
     customerId?: string | undefined;
@@ -393,13 +406,8 @@ export interface Store {
     review: { status: 'dismissed' | 'confirmed'; by: Actor; at: string; reason: string },
   ): Promise<AnomalyFlag | null>;
 
-  insertNotMeLink(link: {
-    id: string;
-    changeRequestId: string;
-    customerId: string;
-    now: string;
-    expiresAt: string;
-  }): Promise<void>;
+  insertNotMeLink(link: NotMeLinkDraft): Promise<void>;
+  insertNotMeLinks(links: readonly NotMeLinkDraft[]): Promise<void>;
   /** Marks a link used if it is unused and unexpired; answers what stopped it otherwise. */
   useNotMeLink(
     id: string,

@@ -78,6 +78,27 @@ export async function updateChangeRequestIfVersion(
   return Number(result.numUpdatedRows) === 1;
 }
 
+export async function updateChangeRequestsIfVersion(
+  db: Executor,
+  updates: readonly { request: ChangeRequest; expectedVersion: number }[],
+): Promise<number> {
+  if (updates.length === 0) return 0;
+  const rows = updates.map(({ request }) => ({ ...toRow(request), body: request }));
+  const ids = updates.map(({ request }) => request.id);
+  const { rows: updated } = await sql<{ id: string }>`
+    UPDATE change_request AS stored SET state = given.state, tier = given.tier, channel = given.channel,
+      version = given.version, updated_at = given.updated_at, expires_at = given.expires_at,
+      approval_due_at = given.approval_due_at, assignee_id = given.assignee_id,
+      escalation_reason = given.escalation_reason, escalated_at = given.escalated_at,
+      completed_at = given.completed_at, fields = given.fields, body = given.body
+    FROM json_populate_recordset(NULL::change_request, ${JSON.stringify(rows)}::json) AS given
+    JOIN unnest(${ids}::uuid[], ${updates.map((u) => u.expectedVersion)}::int[]) AS expected (id, version)
+      ON expected.id = given.id
+    WHERE stored.id = given.id AND stored.version = expected.version AND stored.id = ANY(${ids}::uuid[])
+    RETURNING stored.id`.execute(db);
+  return updated.length;
+}
+
 export interface ChangeRequestFilter {
   readonly state?: ChangeRequestState | undefined;
   readonly customerId?: string | undefined;

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { CaughtMail, Page, SecurityCase } from '../app/ports.ts';
+import type { CaughtMail, NotMeLinkDraft, Page, SecurityCase } from '../app/ports.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import { pageOf } from './page-fns.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
@@ -7,19 +7,19 @@ import type { Database, MailMessageTable, SecurityCaseTable } from './schema-typ
 
 type Executor = Kysely<Database>;
 
-export async function insertNotMeLink(
-  db: Executor,
-  link: { id: string; changeRequestId: string; customerId: string; now: string; expiresAt: string },
-): Promise<void> {
+export async function insertNotMeLinks(db: Executor, links: readonly NotMeLinkDraft[]): Promise<void> {
+  if (links.length === 0) return;
   await db
     .insertInto('not_me_link')
-    .values({
-      id: link.id,
-      change_request_id: link.changeRequestId,
-      customer_id: link.customerId,
-      created_at: link.now,
-      expires_at: link.expiresAt,
-    })
+    .values(
+      links.map((link) => ({
+        id: link.id,
+        change_request_id: link.changeRequestId,
+        customer_id: link.customerId,
+        created_at: link.now,
+        expires_at: link.expiresAt,
+      })),
+    )
     .execute();
 }
 

@@ -97,6 +97,20 @@ export async function findCustomer(db: Executor, cipher: FieldCipher, id: string
   return row ? customerFromRow(row, cipher) : null;
 }
 
+export async function findCustomers(
+  db: Executor,
+  cipher: FieldCipher,
+  ids: readonly string[],
+): Promise<Customer[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('customer')
+    .selectAll()
+    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
+    .execute();
+  return rows.map((row) => customerFromRow(row, cipher));
+}
+
 /**
  * Reads the customer and locks the row until the transaction ends: the version we read stays current. The
  * lock is FOR NO KEY UPDATE, not FOR UPDATE: it serialises changes to the customer but lets another

@@ -30,6 +30,7 @@ export function createStore(
         : db.transaction().execute((trx) => work(createStore(trx, sha256, cipher, true))),
 
     findCustomer: (id) => customers.findCustomer(db, cipher, id),
+    findCustomers: (ids) => customers.findCustomers(db, cipher, ids),
     lockCustomer: (id) => customers.lockCustomer(db, cipher, id),
     lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now),
     updateCustomer: (customer, expectedVersion) =>
@@ -47,6 +48,7 @@ export function createStore(
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
+    updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, updates),
     insertChangeRequest: (request) => changeRequests.insertChangeRequest(db, request),
     updateChangeRequest: (request, expectedVersion) =>
       changeRequests.updateChangeRequestIfVersion(db, request, expectedVersion),
@@ -118,7 +120,8 @@ export function createStore(
     openAnomalyFlags: (customerId, severities) => anomalies.openAnomalyFlags(db, customerId, severities),
     listAnomalyFlags: (query) => anomalies.listAnomalyFlags(db, query),
     reviewAnomalyFlag: (id, review) => anomalies.reviewAnomalyFlag(db, id, review),
-    insertNotMeLink: (link) => confirmations.insertNotMeLink(db, link),
+    insertNotMeLink: (link) => confirmations.insertNotMeLinks(db, [link]),
+    insertNotMeLinks: (links) => confirmations.insertNotMeLinks(db, links),
     useNotMeLink: (id, now) => confirmations.useNotMeLink(db, id, now),
     openSecurityCase: (securityCase) => confirmations.openSecurityCase(db, securityCase),
     findSecurityCase: (id) => confirmations.findSecurityCase(db, id),
