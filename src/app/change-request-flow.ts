@@ -117,7 +117,7 @@ export type OutcomeWriter = Pick<
   | 'updateCustomer'
   | 'findCustomer'
   | 'enqueueOutbox'
-  | 'insertNotMeLink'
+  | 'insertNotMeLinks'
 >;
 
 /**

@@ -93,8 +93,8 @@ function batchedWrites(tx: Store, customers: ReadonlyMap<string, Customer>) {
       });
       return true;
     },
-    async insertNotMeLink(link) {
-      links.push(link);
+    async insertNotMeLinks(batch) {
+      links.push(...batch);
     },
     async enqueueOutbox(batch, now) {
       messages.push(...batch);

@@ -16,7 +16,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * there is no address on file to confirm to.
  */
 export async function enqueueConfirmations(
-  tx: Pick<Store, 'insertNotMeLink' | 'enqueueOutbox'>,
+  tx: Pick<Store, 'insertNotMeLinks' | 'enqueueOutbox'>,
   request: ChangeRequest,
   customer: Customer,
   context: UseCaseContext,
@@ -27,9 +27,10 @@ export async function enqueueConfirmations(
   const expiresAt = new Date(now.getTime() + context.confirmations.linkLifetimeDays * DAY_MS).toISOString();
   const timeZone = context.policy.approvalSla.calendars[request.calendarKey]?.timeZone ?? 'UTC';
   const messages = [];
+  const links = [];
   for (const recipient of recipients) {
     const linkId = context.ids.newId();
-    await tx.insertNotMeLink({
+    links.push({
       id: linkId,
       changeRequestId: request.id,
       customerId: customer.id,
@@ -56,6 +57,7 @@ export async function enqueueConfirmations(
       deadlineAt: null,
     });
   }
+  await tx.insertNotMeLinks(links);
   await tx.enqueueOutbox(messages, now.toISOString());
   return {
     chain: customer.id,

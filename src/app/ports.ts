@@ -406,7 +406,6 @@ export interface Store {
     review: { status: 'dismissed' | 'confirmed'; by: Actor; at: string; reason: string },
   ): Promise<AnomalyFlag | null>;
 
-  insertNotMeLink(link: NotMeLinkDraft): Promise<void>;
   insertNotMeLinks(links: readonly NotMeLinkDraft[]): Promise<void>;
   /** Marks a link used if it is unused and unexpired; answers what stopped it otherwise. */
   useNotMeLink(

@@ -120,7 +120,6 @@ export function createStore(
     openAnomalyFlags: (customerId, severities) => anomalies.openAnomalyFlags(db, customerId, severities),
     listAnomalyFlags: (query) => anomalies.listAnomalyFlags(db, query),
     reviewAnomalyFlag: (id, review) => anomalies.reviewAnomalyFlag(db, id, review),
-    insertNotMeLink: (link) => confirmations.insertNotMeLinks(db, [link]),
     insertNotMeLinks: (links) => confirmations.insertNotMeLinks(db, links),
     useNotMeLink: (id, now) => confirmations.useNotMeLink(db, id, now),
     openSecurityCase: (securityCase) => confirmations.openSecurityCase(db, securityCase),
