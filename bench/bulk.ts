@@ -1,7 +1,8 @@
 // The bulk part of `npm run bench` (issue #9): import customers from CSV with full validation beside a raw
 // COPY of the same file; `amend audit verify` over the entries the import wrote beside raw SHA-256 over the same
 // bytes; the monthly report over many requests. PostgreSQL only (the scale-out path). Sizes from
-// BENCH_IMPORT_ROWS (default 1,000,000) and BENCH_REPORT_REQUESTS (default 1,000,000).
+// BENCH_IMPORT_ROWS (default 1,000,000), BENCH_VERIFY_ENTRIES (default 10,000,000: the import's entries topped
+// up with synthetic chains) and BENCH_REPORT_REQUESTS (default 1,000,000).
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -10,7 +11,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
-import { auditEntryDigestInput } from '../src/core/audit-chain-fns.ts';
 
 const AMEND = new URL('../bin/amend.js', import.meta.url).pathname;
 
@@ -33,6 +33,16 @@ async function timedAmend(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`amend ${args.join(' ')} exited with ${code}`);
   return (performance.now() - started) / 1000;
+}
+
+/** Runs an `amend` command that prints JSON; answers it. */
+async function amendJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
+  const child = spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`amend ${args.join(' ')} exited with ${code}`);
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
 }
 
 async function writeCustomersCsv(file: string, rows: number): Promise<void> {
@@ -74,7 +84,7 @@ async function rawCopySeconds(url: string, file: string): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-/** Raw SHA-256 over exactly the bytes verification hashes (each entry's canonical digest input). */
+/** Raw SHA-256 over exactly the bytes verification hashes: each entry's stored hashed text. */
 async function rawSha256(url: string): Promise<{ seconds: number; entries: number; bytes: number }> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -83,35 +93,80 @@ async function rawSha256(url: string): Promise<{ seconds: number; entries: numbe
   let bytes = 0;
   let after = 0;
   for (;;) {
-    const { rows } = await client.query(
-      'SELECT id, chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash FROM audit_entry WHERE id > $1 ORDER BY id LIMIT 20000',
+    const { rows } = await client.query<{ id: string; hashed_json: string }>(
+      'SELECT id, hashed_json FROM audit_entry WHERE id > $1 ORDER BY id LIMIT 20000',
       [after],
     );
     if (rows.length === 0) break;
-    const inputs = rows.map((row) =>
-      Buffer.from(
-        auditEntryDigestInput({
-          chain: row.chain,
-          seq: row.seq,
-          prevHash: row.prev_hash,
-          occurredAt: new Date(row.occurred_at).toISOString(),
-          actor: row.actor,
-          action: row.action,
-          changeRequestId: row.change_request_id,
-          details: row.details,
-        }),
-        'utf8',
-      ),
-    );
+    const inputs = rows.map((row) => Buffer.from(row.hashed_json, 'utf8'));
     const started = performance.now();
     for (const input of inputs) createHash('sha256').update(input).digest('hex');
     seconds += (performance.now() - started) / 1000;
     entries += inputs.length;
     bytes += inputs.reduce((sum, input) => sum + input.length, 0);
-    after = Number(rows.at(-1).id);
+    after = Number(rows.at(-1)!.id);
   }
   await client.end();
   return { seconds, entries, bytes };
+}
+
+const ENTRIES_PER_SYNTHETIC_CHAIN = 10;
+
+/**
+ * Tops the audit log up to `total` entries with valid synthetic chains of 10 entries each ("bench-<n>"), written
+ * by SQL level by level (each entry hashes its text and links to the one before), shaped like a
+ * `change_request.propagation_started` entry (~440 bytes). An import writes one entry per customer; ten million
+ * customers would take the bench hours. Vacuumed after, as autovacuum leaves an append-only table.
+ */
+async function growAuditLog(url: string, total: number): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_entry');
+  const chains = Math.ceil(Math.max(0, total - rows[0]!.n) / ENTRIES_PER_SYNTHETIC_CHAIN);
+  if (chains > 0) {
+    await client.query(
+      `CREATE TEMP TABLE previous_level AS
+       SELECT 'bench-' || g AS chain, '${'0'.repeat(64)}'::text AS hash, timestamptz '2026-01-01T00:00:00Z' AS occurred_at
+       FROM generate_series(1, $1::int) AS g`,
+      [chains],
+    );
+    for (let seq = 1; seq <= ENTRIES_PER_SYNTHETIC_CHAIN; seq++) {
+      await client.query(
+        `CREATE TEMP TABLE level AS
+         WITH drafted AS (
+           SELECT chain, occurred_at + interval '1 minute' AS occurred_at, hash AS prev_hash,
+             gen_random_uuid() AS change_request_id,
+             '{"id": "amend", "kind": "system", "role": null}'::jsonb AS actor,
+             jsonb_build_object('from', 'applied', 'to', 'propagating', 'revision', 1, 'tier', 'basic',
+               'systems', jsonb_build_array('billing', 'marketing')) AS details
+           FROM previous_level
+         ), texted AS (
+           SELECT *, jsonb_build_object('chain', chain, 'seq', $1::int, 'prevHash', prev_hash,
+             'occurredAt', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'), 'actor', actor,
+             'action', 'change_request.propagation_started', 'changeRequestId', change_request_id,
+             'details', details)::text AS hashed_json
+           FROM drafted
+         ), inserted AS (
+           INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
+           SELECT chain, $1::int, occurred_at, actor, 'change_request.propagation_started', change_request_id, details,
+             prev_hash, encode(sha256(convert_to(hashed_json, 'UTF8')), 'hex'), hashed_json
+           FROM texted
+           RETURNING chain, hash, occurred_at
+         )
+         SELECT * FROM inserted`,
+        [seq],
+      );
+      await client.query('DROP TABLE previous_level');
+      await client.query('ALTER TABLE level RENAME TO previous_level');
+    }
+    await client.query(
+      `INSERT INTO audit_chain_head (chain, seq, hash) SELECT chain, $1::int, hash FROM previous_level`,
+      [ENTRIES_PER_SYNTHETIC_CHAIN],
+    );
+  }
+  await client.query('VACUUM ANALYZE audit_entry');
+  await client.query('VACUUM ANALYZE audit_chain_head');
+  await client.end();
 }
 
 /** Spreads copies of the requests already made over one month, until there are `count`. */
@@ -147,6 +202,7 @@ export async function benchBulk(
 ): Promise<BulkRun[]> {
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 1_000_000);
   const reportRequests = Number(process.env.BENCH_REPORT_REQUESTS ?? 1_000_000);
+  const verifyEntries = Number(process.env.BENCH_VERIFY_ENTRIES ?? 10_000_000);
   const work = mkdtempSync(join(tmpdir(), 'amend-bulk-'));
   const runs: BulkRun[] = [];
   try {
@@ -171,10 +227,17 @@ export async function benchBulk(
       ['report', '--month', '2000-01', '--format', 'json', '--out', join(work, 'e.json')],
       env,
     );
-    const verifySeconds = (await timedAmend(['audit', 'verify'], env)) - startup;
+    await growAuditLog(url, verifyEntries);
+    // Timed by the command itself: start-up differs between commands, so subtracting another's would flatter it.
+    const verification = await amendJson<{ isIntact: boolean; seconds: number }>(
+      ['audit', 'verify', '--json'],
+      env,
+    );
+    if (!verification.isIntact) throw new Error('the audit log does not verify');
+    const verifySeconds = verification.seconds;
     const raw = await rawSha256(url);
     runs.push({
-      what: '`amend audit verify` (the import’s entries), start-up excluded',
+      what: '`amend audit verify` (the import’s entries and synthetic chains), as it times itself',
       items: raw.entries,
       seconds: round(verifySeconds),
       perSecond: Math.round(raw.entries / verifySeconds),

@@ -1,17 +1,17 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { submitChangeRequest } from '../src/app/submit-change-request.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../src/app/write-audit-checkpoint.ts';
 import type { Customer } from '../src/core/customer-types.ts';
+import { migrate } from '../src/store/migrate.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 
 let app: TestApp;
 let customers: Customer[];
 const integration = { kind: 'integration' as const, id: 'key-1', role: 'integration' as const };
 
-const verify = () => verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+const verify = () => verifyAuditLog({ store: app.store, signer: app.signer });
 const checkpoint = () => writeAuditCheckpoint({ store: app.store, signer: app.signer, clock: app.clock });
 
 async function changePreferredName(customer: Customer, value: string) {
@@ -102,10 +102,53 @@ describe('audit log', () => {
     expect((await verify()).isIntact).toBe(true);
   });
 
+  it('fills in the hashed text of entries written before it was kept, and an entry edited before then stays evident', async () => {
+    const [, , , edited] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
+    const safeguard = sql<{ definition: string }>`
+      SELECT pg_get_constraintdef(oid) AS definition FROM pg_constraint WHERE conname = 'audit_entry_hashed_json_matches'`;
+    const [{ definition }] = (await safeguard.execute(app.database.db)).rows as [{ definition: string }];
+    const original = sql<{ details: string; hashed_json: string }>`
+      SELECT details::text AS details, hashed_json FROM audit_entry WHERE chain = ${edited!.id} AND seq = 1`;
+    const [before] = (await original.execute(app.database.db)).rows;
+    // The log as migration 0016 finds it: no hashed text, the constraint not yet validated.
+    await tamper(sql`ALTER TABLE audit_entry DROP CONSTRAINT audit_entry_hashed_json_matches`);
+    await tamper(sql`UPDATE audit_entry SET hashed_json = NULL`);
+    await tamper(
+      sql`UPDATE audit_entry SET details = jsonb_set(details, '{source}', '"forged-before"') WHERE chain = ${edited!.id} AND seq = 1`,
+    );
+    await tamper(
+      sql.raw(
+        `ALTER TABLE audit_entry ADD CONSTRAINT audit_entry_hashed_json_matches ${definition} NOT VALID`,
+      ),
+    );
+    expect((await verify()).problems.map((p) => p.kind)).toContain('safeguard_missing');
+
+    await migrate(app.database);
+    const { rows } = await sql<{ missing: number }>`
+      SELECT count(*)::int AS missing FROM audit_entry WHERE hashed_json IS NULL`.execute(app.database.db);
+    expect(rows[0]?.missing).toBe(0);
+    const report = await verify();
+    expect(report.problems).toEqual([
+      expect.objectContaining({ kind: 'hash_mismatch', chain: edited!.id, seq: 1 }),
+    ]);
+    await expect(migrate(app.database)).resolves.toMatchObject({ applied: [] });
+
+    // Put the edited entry back as it was, to leave an intact log to the next test.
+    await tamper(sql`UPDATE audit_entry SET details = ${before!.details}::jsonb, hashed_json = ${before!.hashed_json}
+      WHERE chain = ${edited!.id} AND seq = 1`);
+    expect(await verify()).toMatchObject({ isIntact: true });
+  });
+
   it('names the first edited entry, a removed entry and a deleted chain', async () => {
     const [edited, removedFrom, deleted] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // Editing the columns alone breaks the constraint that binds them to the hashed text: a forger edits both.
+    await expect(
+      tamper(sql`UPDATE audit_entry SET details = '{}' WHERE chain = ${edited!.id} AND seq = 3`),
+    ).rejects.toThrow(/audit_entry_hashed_json_matches/);
     await tamper(
-      sql`UPDATE audit_entry SET details = jsonb_set(details, '{tier}', '"basic-forged"') WHERE chain = ${edited!.id} AND seq = 3`,
+      sql`UPDATE audit_entry SET details = jsonb_set(details, '{tier}', '"basic-forged"'),
+            hashed_json = jsonb_set(hashed_json::jsonb, '{details,tier}', '"basic-forged"')::text
+          WHERE chain = ${edited!.id} AND seq = 3`,
     );
     await tamper(sql`DELETE FROM audit_entry WHERE chain = ${removedFrom!.id} AND seq = 2`);
     await tamper(sql`DELETE FROM audit_entry WHERE chain = ${deleted!.id}`);
@@ -121,5 +164,19 @@ describe('audit log', () => {
         expect.objectContaining({ kind: 'chain_missing', chain: deleted!.id }),
       ]),
     );
+  });
+
+  it('reports a log whose safeguard was dropped to edit entries behind their hashes', async () => {
+    const [, , , forged] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
+    await tamper(sql`ALTER TABLE audit_entry DROP CONSTRAINT audit_entry_hashed_json_matches`);
+    await tamper(
+      sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${forged!.id} AND seq = 2`,
+    );
+    const report = await verify();
+    expect(report.isIntact).toBe(false);
+    expect(report.problems).toEqual(
+      expect.arrayContaining([expect.objectContaining({ kind: 'safeguard_missing' })]),
+    );
+    expect(report.problems.some((p) => p.chain === forged!.id)).toBe(false); // its hashed text still verifies
   });
 });

@@ -130,7 +130,10 @@ describe('amend CLI', () => {
         await sql<{ chain: string }>`SELECT chain FROM audit_entry ORDER BY chain`.execute(db)
       ).rows.map((r) => r.chain);
       await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(db);
-      await sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${chains[0]}`.execute(db);
+      await sql`UPDATE audit_entry SET details = '{"forged": true}',
+        hashed_json = jsonb_set(hashed_json::jsonb, '{details}', '{"forged": true}')::text WHERE chain = ${chains[0]}`.execute(
+        db,
+      );
       await sql`DELETE FROM audit_entry WHERE chain = ${chains[1]}`.execute(db);
       await sql`ALTER TABLE audit_entry ENABLE TRIGGER USER`.execute(db);
     });

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { runChangeRequestCommand } from '../src/app/run-change-request-command.ts';
 import { submitChangeRequest } from '../src/app/submit-change-request.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
@@ -131,7 +130,7 @@ describe('concurrent changes', () => {
     const stored = await app.store.findCustomer(customer.id);
     expect(winner?.ok && stored?.phone).toBe(winner?.ok ? (winner.value.items[0]?.proposed as string) : null);
     expect(stored?.version).toBe(2);
-    const report = await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+    const report = await verifyAuditLog({ store: app.store, signer: app.signer });
     expect(report.isIntact).toBe(true);
   });
 });

@@ -108,7 +108,7 @@ describe('personal data at rest', () => {
       'AUDIT.ENTRY_NOT_FOUND',
     );
     // Sealing happens before hashing: the chain still verifies.
-    const verification = await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+    const verification = await verifyAuditLog({ store: app.store, signer: app.signer });
     expect(verification.firstBroken).toBeNull();
     expect(verification.isIntact).toBe(true);
   });

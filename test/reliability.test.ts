@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { buildConnectedSystems } from '../src/adapters/connectors/connected-systems-config.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import type { Customer } from '../src/core/customer-types.ts';
@@ -114,7 +113,7 @@ describe('reliability', () => {
         );
         expect(record.preferredName).toBe(written?.new);
       }
-      const verification = await verifyAuditLog({ store: app.store, sha256: sha256Hex, signer: app.signer });
+      const verification = await verifyAuditLog({ store: app.store, signer: app.signer });
       expect(verification.firstBroken).toBeNull();
       expect(verification.isIntact).toBe(true);
     },

@@ -1,5 +1,11 @@
 import type { Activity, AnomalyFlagDraft } from '../core/anomaly-fns.ts';
-import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead } from '../core/audit-types.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditEntryDraft,
+  AuditLogScan,
+  ChainHead,
+} from '../core/audit-types.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/change-request-types.ts';
 import type { SupportContact } from '../core/confirmation-fns.ts';
@@ -244,12 +250,8 @@ export interface Store {
   /** Every entry of one chain in order, sealed values opened: for a data subject's export only. */
   openedAuditTrail(chain: string): Promise<StoredAuditEntry[]>;
   listAudit(query: AuditQuery): Promise<{ entries: StoredAuditEntry[]; nextCursor: number | null }>;
-  auditEntriesInChainOrder(
-    after: { chain: string; seq: number } | null,
-    limit: number,
-  ): Promise<StoredAuditEntry[]>;
-  allChainHeads(): Promise<Map<string, ChainHead>>;
-  allCheckpoints(): Promise<AuditCheckpoint[]>;
+  /** The whole log checked by the database in one snapshot (a repeatable-read transaction of its own). */
+  scanAuditLog(faultLimit: number): Promise<AuditLogScan>;
   lockCheckpoints(): Promise<AuditCheckpoint | null>;
   movedChainHeads(limit: number): Promise<ChainHead[]>;
   insertCheckpoint(checkpoint: AuditCheckpoint): Promise<void>;

@@ -1,6 +1,6 @@
-import { checkpointSigningInput, GENESIS_HASH, verifyChainSegment } from '../core/audit-chain-fns.ts';
-import type { ChainHead, Sha256Hex } from '../core/audit-types.ts';
-import type { AuditSigner, Store, StoredAuditEntry } from './ports.ts';
+import { checkpointSigningInput } from '../core/audit-chain-fns.ts';
+import type { AuditFault } from '../core/audit-types.ts';
+import type { AuditSigner, Store } from './ports.ts';
 
 export type AuditProblemKind =
   | 'hash_mismatch'
@@ -10,7 +10,8 @@ export type AuditProblemKind =
   | 'chain_missing'
   | 'checkpoint_signature'
   | 'checkpoint_entry_missing'
-  | 'checkpoint_hash_mismatch';
+  | 'checkpoint_hash_mismatch'
+  | 'safeguard_missing';
 
 export interface AuditProblem {
   readonly kind: AuditProblemKind;
@@ -29,39 +30,64 @@ export interface AuditVerification {
   readonly problems: AuditProblem[];
 }
 
-const PAGE_SIZE = 5000;
 const MAX_PROBLEMS = 100;
 
 type Deps = {
-  readonly store: Pick<Store, 'auditEntriesInChainOrder' | 'allChainHeads' | 'allCheckpoints'>;
-  readonly sha256: Sha256Hex;
+  readonly store: Pick<Store, 'scanAuditLog'>;
   readonly signer: Pick<AuditSigner, 'verify'>;
 };
 
-/**
- * Checks the whole audit log: every entry's hash, every link, no gaps, every chain head, every checkpoint's
- * signature, and that every head a checkpoint recorded is still there with the same hash (which catches the
- * deletion of a whole chain). Streams entries; memory grows with the number of chains, not entries.
- */
-export async function verifyAuditLog(
-  deps: Deps,
-  onProgress?: (entriesChecked: number) => void,
-): Promise<AuditVerification> {
-  const problems: AuditProblem[] = [];
-  const report = (problem: AuditProblem) => {
-    if (problems.length < MAX_PROBLEMS) problems.push(problem);
-  };
+const ENTRY_BREAKS: ReadonlySet<AuditFault['kind']> = new Set([
+  'hash_mismatch',
+  'link_broken',
+  'gap',
+  'checkpoint_hash_mismatch',
+]);
 
-  const checkpoints = await deps.store.allCheckpoints();
-  const recorded = new Map<string, { seq: number; hash: string; checkpoint: number }>();
+function problemFrom(fault: AuditFault): AuditProblem {
+  const { kind, chain, seq, entryId, expectedSeq, checkpoint } = fault;
+  const at = `Chain ${chain}, entry #${seq} (id ${entryId})`;
+  const message = {
+    hash_mismatch: `${at}: its content does not match its hash (edited).`,
+    link_broken: `${at}: it does not link to the entry before it.`,
+    gap: `${at}: entries #${expectedSeq}…#${(seq ?? 0) - 1} are missing.`,
+    checkpoint_hash_mismatch: `${at} differs from checkpoint ${checkpoint}: the chain was rewritten.`,
+    head_mismatch: `Chain ${chain}: the recorded head is #${expectedSeq ?? 'none'} but the last entry is #${seq}; entries were removed from its end.`,
+    checkpoint_entry_missing: `Chain ${chain}: entry #${seq}, recorded in checkpoint ${checkpoint}, is missing.`,
+    chain_missing: `Chain ${chain}: every entry is gone (head #${expectedSeq} was recorded).`,
+  }[kind];
+  return { kind, chain, seq: kind === 'chain_missing' ? null : seq, entryId, message };
+}
+
+/**
+ * A chain's problems as a reader needs them: its first broken entry, since what follows it cannot be trusted,
+ * or else what is wrong with the chain as a whole (its end, a checkpointed entry gone, the whole chain gone).
+ */
+function chainProblems(faults: readonly AuditFault[]): AuditProblem[] {
+  const gone = faults.find((fault) => fault.kind === 'chain_missing');
+  if (gone) return [problemFrom(gone)];
+  const firstBreak = faults.find((fault) => ENTRY_BREAKS.has(fault.kind));
+  return firstBreak ? [problemFrom(firstBreak)] : faults.map(problemFrom);
+}
+
+/**
+ * Checks the whole audit log: every entry's hash over its stored text, every link, no gaps, every chain head,
+ * every checkpoint's signature, and that every entry a checkpoint recorded is still there with the same hash
+ * (which catches the rewriting or deletion of a whole chain). The database does the per-entry work in one
+ * snapshot; Node checks the signatures and words the problems, so memory does not grow with the log.
+ */
+export async function verifyAuditLog(deps: Deps): Promise<AuditVerification> {
+  const scan = await deps.store.scanAuditLog(MAX_PROBLEMS);
+  const problems: AuditProblem[] = [];
+
   let previousSignature = '';
-  for (const checkpoint of checkpoints) {
+  for (const checkpoint of scan.checkpoints) {
     const { signature, keyId, ...signed } = checkpoint;
     if (
       signed.previousSignature !== previousSignature ||
       !deps.signer.verify(checkpointSigningInput(signed), signature, keyId)
     )
-      report({
+      problems.push({
         kind: 'checkpoint_signature',
         chain: null,
         seq: null,
@@ -69,115 +95,33 @@ export async function verifyAuditLog(
         message: `Checkpoint ${checkpoint.sequence} does not verify: its signature or its link to the previous checkpoint is wrong.`,
       });
     previousSignature = signature;
-    for (const head of checkpoint.heads)
-      recorded.set(head.chain, { seq: head.seq, hash: head.hash, checkpoint: checkpoint.sequence });
   }
+  if (!scan.isSafeguarded)
+    problems.push({
+      kind: 'safeguard_missing',
+      chain: null,
+      seq: null,
+      entryId: null,
+      message:
+        'The constraint that binds each entry to the text its hash covers (audit_entry_hashed_json_matches) is missing, altered or not validated: entries may have been edited. Run `amend migrate`; if it still fails, the table was tampered with.',
+    });
 
-  const heads = await deps.store.allChainHeads();
-  const seenChains = new Set<string>();
-  let entriesChecked = 0;
-  let current: { chain: string; head: ChainHead; isBroken: boolean } | null = null;
+  const byChain = new Map<string, AuditFault[]>();
+  for (const fault of scan.faults) byChain.set(fault.chain, [...(byChain.get(fault.chain) ?? []), fault]);
+  for (const faults of byChain.values()) problems.push(...chainProblems(faults));
+  problems.sort((a, b) => Number(a.kind === 'chain_missing') - Number(b.kind === 'chain_missing'));
 
-  const finishChain = () => {
-    if (!current) return;
-    const { chain, head, isBroken } = current;
-    const stored = heads.get(chain);
-    if (!isBroken && (!stored || stored.seq !== head.seq || stored.hash !== head.hash))
-      report({
-        kind: 'head_mismatch',
-        chain,
-        seq: head.seq,
-        entryId: null,
-        message: `Chain ${chain}: the recorded head is #${stored?.seq ?? 'none'} but the last entry is #${head.seq}; entries were removed from its end.`,
-      });
-    const expected = recorded.get(chain);
-    if (!isBroken && expected && expected.seq > head.seq)
-      report({
-        kind: 'checkpoint_entry_missing',
-        chain,
-        seq: expected.seq,
-        entryId: null,
-        message: `Chain ${chain}: entry #${expected.seq}, recorded in checkpoint ${expected.checkpoint}, is missing.`,
-      });
-  };
-
-  const checkEntry = (entry: StoredAuditEntry) => {
-    if (!current || current.chain !== entry.chain) {
-      finishChain();
-      seenChains.add(entry.chain);
-      current = {
-        chain: entry.chain,
-        head: { chain: entry.chain, seq: 0, hash: GENESIS_HASH },
-        isBroken: false,
-      };
-    }
-    if (current.isBroken) return;
-    const result = verifyChainSegment(current.head, [entry], deps.sha256);
-    if (result.firstBreak) {
-      current.isBroken = true;
-      const { kind } = result.firstBreak;
-      const seq = kind === 'gap' ? result.firstBreak.foundSeq : result.firstBreak.seq;
-      const what =
-        kind === 'gap'
-          ? `entries #${result.firstBreak.expectedSeq}…#${result.firstBreak.foundSeq - 1} are missing`
-          : kind === 'link_broken'
-            ? 'it does not link to the entry before it'
-            : 'its content does not match its hash (edited)';
-      report({
-        kind,
-        chain: entry.chain,
-        seq,
-        entryId: entry.id,
-        message: `Chain ${entry.chain}, entry #${seq} (id ${entry.id}): ${what}.`,
-      });
-      return;
-    }
-    current.head = result.head;
-    const expected = recorded.get(entry.chain);
-    if (expected && expected.seq === entry.seq && expected.hash !== entry.hash) {
-      current.isBroken = true;
-      report({
-        kind: 'checkpoint_hash_mismatch',
-        chain: entry.chain,
-        seq: entry.seq,
-        entryId: entry.id,
-        message: `Chain ${entry.chain}, entry #${entry.seq} (id ${entry.id}) differs from checkpoint ${expected.checkpoint}: the chain was rewritten.`,
-      });
-    }
-  };
-
-  // The next page is read while this one is hashed: the database and the hashing overlap.
-  let nextPage: Promise<StoredAuditEntry[]> | null = deps.store.auditEntriesInChainOrder(null, PAGE_SIZE);
-  while (nextPage) {
-    const page: StoredAuditEntry[] = await nextPage;
-    const last = page.at(-1);
-    nextPage =
-      page.length === PAGE_SIZE && last
-        ? deps.store.auditEntriesInChainOrder({ chain: last.chain, seq: last.seq }, PAGE_SIZE)
-        : null;
-    for (const entry of page) checkEntry(entry);
-    entriesChecked += page.length;
-    onProgress?.(entriesChecked);
-  }
-  finishChain();
-
-  for (const chain of new Set([...heads.keys(), ...recorded.keys()])) {
-    if (!seenChains.has(chain))
-      report({
-        kind: 'chain_missing',
-        chain,
-        seq: null,
-        entryId: null,
-        message: `Chain ${chain}: every entry is gone (head #${heads.get(chain)?.seq ?? recorded.get(chain)?.seq} was recorded).`,
-      });
-  }
-
+  // Heads whose chain has no entry (from the walk, not from a checkpoint), and chains with entries but no head.
+  const missingChains = scan.faults.filter((f) => f.kind === 'chain_missing' && f.checkpoint === null).length;
+  const headless = scan.faults.filter(
+    (fault) => fault.kind === 'head_mismatch' && fault.expectedSeq === null,
+  ).length;
   return {
     isIntact: problems.length === 0,
-    entriesChecked,
-    chainsChecked: seenChains.size,
-    checkpointsChecked: checkpoints.length,
+    entriesChecked: scan.entries,
+    chainsChecked: scan.heads - missingChains + headless,
+    checkpointsChecked: scan.checkpoints.length,
     firstBroken: problems[0] ?? null,
-    problems,
+    problems: problems.slice(0, MAX_PROBLEMS),
   };
 }

@@ -1,4 +1,11 @@
-import type { AuditCheckpoint, AuditEntry, AuditEntryDraft, ChainHead, Sha256Hex } from './audit-types.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditEntryDraft,
+  ChainHead,
+  HashedAuditEntry,
+  Sha256Hex,
+} from './audit-types.ts';
 import { canonicalJson } from './value-fns.ts';
 
 /** The prevHash of a chain's first entry. */
@@ -19,54 +26,25 @@ export function auditEntryDigestInput(entry: Omit<AuditEntry, 'hash'>): string {
 }
 
 /**
- * Chains drafts onto a head. Drafts must all belong to `head.chain`.
+ * Chains drafts onto a head. Drafts must all belong to `head.chain`. Each entry keeps the text its hash covers
+ * (`hashedJson`), which is stored beside it: verification hashes stored bytes, never a re-encoding.
  * @example chainEntries({ chain: 'c1', seq: 0, hash: GENESIS_HASH }, [draft], sha256)
  */
 export function chainEntries(
   head: ChainHead,
   drafts: readonly AuditEntryDraft[],
   sha256: Sha256Hex,
-): AuditEntry[] {
-  const entries: AuditEntry[] = [];
+): HashedAuditEntry[] {
+  const entries: HashedAuditEntry[] = [];
   let previous = head;
   for (const draft of drafts) {
     const unsigned = { ...draft, chain: head.chain, seq: previous.seq + 1, prevHash: previous.hash };
-    const entry = { ...unsigned, hash: sha256(auditEntryDigestInput(unsigned)) };
+    const hashedJson = auditEntryDigestInput(unsigned);
+    const entry = { ...unsigned, hash: sha256(hashedJson), hashedJson };
     entries.push(entry);
     previous = { chain: head.chain, seq: entry.seq, hash: entry.hash };
   }
   return entries;
-}
-
-export type ChainBreak =
-  | { readonly kind: 'hash_mismatch'; readonly chain: string; readonly seq: number }
-  | { readonly kind: 'link_broken'; readonly chain: string; readonly seq: number }
-  | { readonly kind: 'gap'; readonly chain: string; readonly expectedSeq: number; readonly foundSeq: number };
-
-/**
- * Checks consecutive entries of one chain, continuing from `previous` (the last good head, or genesis).
- * Answers the first break, or the new head.
- */
-export function verifyChainSegment(
-  previous: ChainHead,
-  entries: readonly AuditEntry[],
-  sha256: Sha256Hex,
-): { readonly head: ChainHead; readonly firstBreak: ChainBreak | null } {
-  let head = previous;
-  for (const entry of entries) {
-    if (entry.seq !== head.seq + 1)
-      return {
-        head,
-        firstBreak: { kind: 'gap', chain: head.chain, expectedSeq: head.seq + 1, foundSeq: entry.seq },
-      };
-    if (entry.prevHash !== head.hash)
-      return { head, firstBreak: { kind: 'link_broken', chain: head.chain, seq: entry.seq } };
-    const { hash, ...unsigned } = entry;
-    if (sha256(auditEntryDigestInput(unsigned)) !== hash)
-      return { head, firstBreak: { kind: 'hash_mismatch', chain: head.chain, seq: entry.seq } };
-    head = { chain: head.chain, seq: entry.seq, hash: entry.hash };
-  }
-  return { head, firstBreak: null };
 }
 
 /** The text a checkpoint signs: its sequence, time, the previous signature (so checkpoints chain too) and heads. */

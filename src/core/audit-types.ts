@@ -20,6 +20,11 @@ export interface AuditEntry extends AuditEntryDraft {
   readonly hash: string;
 }
 
+/** An entry with the exact text its hash covers, as written: verification hashes that stored text. */
+export interface HashedAuditEntry extends AuditEntry {
+  readonly hashedJson: string;
+}
+
 /** The latest entry of one chain, as recorded in a checkpoint. */
 export interface ChainHead {
   readonly chain: string;
@@ -39,3 +44,34 @@ export interface AuditCheckpoint {
 
 /** Hashes bytes given as UTF-8 text and answers lowercase hex. Passed in: the core does no I/O or crypto. */
 export type Sha256Hex = (text: string) => string;
+
+/** Something the audit log's own tables contradict, found by one pass of the database over one snapshot. */
+export interface AuditFault {
+  readonly kind:
+    | 'hash_mismatch'
+    | 'link_broken'
+    | 'gap'
+    | 'head_mismatch'
+    | 'chain_missing'
+    | 'checkpoint_entry_missing'
+    | 'checkpoint_hash_mismatch';
+  readonly chain: string;
+  /** The entry at fault (for a gap, the first entry after it); for chain-wide faults, the chain's last entry. */
+  readonly seq: number | null;
+  readonly entryId: number | null;
+  /** gap: the seq that should have come next; head_mismatch and chain_missing: the recorded head's seq. */
+  readonly expectedSeq: number | null;
+  /** Checkpoint faults: the checkpoint that recorded the entry. */
+  readonly checkpoint: number | null;
+}
+
+/** The audit log as the database sees it in one snapshot: what verification checks in Node and what it found. */
+export interface AuditLogScan {
+  readonly checkpoints: AuditCheckpoint[];
+  readonly entries: number;
+  readonly heads: number;
+  /** The constraint that binds each entry's columns to its hashed text is in place and holds for every entry. */
+  readonly isSafeguarded: boolean;
+  /** In (chain, seq) order, at most the limit asked for. */
+  readonly faults: AuditFault[];
+}

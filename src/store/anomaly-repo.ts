@@ -3,7 +3,7 @@ import type { AnomalyFlag, Page } from '../app/ports.ts';
 import { type Activity, activityFromAuditEntry } from '../core/anomaly-fns.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import type { Severity } from '../core/policy-types.ts';
-import { auditEntryFromRow } from './audit-repo.ts';
+import { AUDIT_ENTRY_COLUMNS, auditEntryFromRow } from './audit-repo.ts';
 import { pageOf } from './page-fns.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { AnomalyFlagTable, Database } from './schema-types.ts';
@@ -20,7 +20,7 @@ const ACTIVITY_ACTIONS = [
 export async function customerActivity(db: Executor, customerId: string, since: string): Promise<Activity[]> {
   const rows = await db
     .selectFrom('audit_entry')
-    .selectAll()
+    .select(AUDIT_ENTRY_COLUMNS)
     .where('chain', '=', customerId)
     .where('occurred_at', '>=', new Date(since))
     .where('action', 'in', ACTIVITY_ACTIONS)

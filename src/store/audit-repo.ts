@@ -1,10 +1,12 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type { FieldCipher } from '../app/ports.ts';
-import { chainEntries, GENESIS_HASH } from '../core/audit-chain-fns.ts';
+import { auditEntryDigestInput, chainEntries, GENESIS_HASH } from '../core/audit-chain-fns.ts';
 import type {
   AuditCheckpoint,
   AuditEntry,
   AuditEntryDraft,
+  AuditFault,
+  AuditLogScan,
   ChainHead,
   Sha256Hex,
 } from '../core/audit-types.ts';
@@ -19,7 +21,23 @@ export interface StoredAuditEntry extends AuditEntry {
   readonly id: number;
 }
 
-export function auditEntryFromRow(row: Selectable<AuditEntryTable>): StoredAuditEntry {
+/** The columns an entry is read from; its hashed text is for verification and stays in the database. */
+export const AUDIT_ENTRY_COLUMNS = [
+  'id',
+  'chain',
+  'seq',
+  'occurred_at',
+  'actor',
+  'action',
+  'change_request_id',
+  'details',
+  'prev_hash',
+  'hash',
+] as const;
+
+export function auditEntryFromRow(
+  row: Pick<Selectable<AuditEntryTable>, (typeof AUDIT_ENTRY_COLUMNS)[number]>,
+): StoredAuditEntry {
   return {
     id: Number(row.id),
     chain: row.chain,
@@ -52,7 +70,7 @@ export function openSealedDetails(entry: AuditEntry, cipher: FieldCipher): Recor
 export async function auditTrail(db: Executor, chain: string): Promise<StoredAuditEntry[]> {
   const rows = await db
     .selectFrom('audit_entry')
-    .selectAll()
+    .select(AUDIT_ENTRY_COLUMNS)
     .where('chain', '=', chain)
     .orderBy('seq')
     .execute();
@@ -60,7 +78,11 @@ export async function auditTrail(db: Executor, chain: string): Promise<StoredAud
 }
 
 export async function findAuditEntry(db: Executor, id: number): Promise<StoredAuditEntry | null> {
-  const row = await db.selectFrom('audit_entry').selectAll().where('id', '=', String(id)).executeTakeFirst();
+  const row = await db
+    .selectFrom('audit_entry')
+    .select(AUDIT_ENTRY_COLUMNS)
+    .where('id', '=', String(id))
+    .executeTakeFirst();
   return row ? auditEntryFromRow(row) : null;
 }
 
@@ -116,10 +138,11 @@ export async function appendAuditEntries(
     details: entry.details,
     prev_hash: entry.prevHash,
     hash: entry.hash,
+    hashed_json: entry.hashedJson,
   }));
   const inserted = sql`
-    INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash)
-    SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash
+    INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
+    SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json
     FROM json_populate_recordset(NULL::audit_entry, ${JSON.stringify(rows)}::json)
     RETURNING id`;
   const moved = JSON.stringify(newHeads.map((e) => ({ chain: e.chain, seq: e.seq, hash: e.hash })));
@@ -138,7 +161,7 @@ export async function appendAuditEntries(
         FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json) AS moved
         WHERE head.chain = moved.chain AND head.chain = ANY(${names}::text[])`
   ).execute(db);
-  return entries;
+  return entries.map(({ hashedJson: _, ...entry }) => entry);
 }
 
 export interface AuditFilter {
@@ -158,7 +181,7 @@ export async function listAuditEntries(
 ): Promise<{ entries: StoredAuditEntry[]; nextCursor: number | null }> {
   let query = db
     .selectFrom('audit_entry')
-    .selectAll()
+    .select(AUDIT_ENTRY_COLUMNS)
     .orderBy('id')
     .limit(filter.limit + 1);
   if (filter.chain) query = query.where('chain', '=', filter.chain);
@@ -171,22 +194,169 @@ export async function listAuditEntries(
   return { entries: page.items, nextCursor: page.nextCursor };
 }
 
-/** Entries in (chain, seq) order after a keyset position, for a streaming verification pass. */
-export async function auditEntriesInChainOrder(
-  db: Executor,
-  after: { chain: string; seq: number } | null,
-  limit: number,
-): Promise<StoredAuditEntry[]> {
-  let query = db.selectFrom('audit_entry').selectAll().orderBy('chain').orderBy('seq').limit(limit);
-  // A row comparison, which the (chain, seq) index answers as a range: the equivalent OR was a filter over the
-  // index from its first entry, so each page read every entry before it (quadratic over a long log).
-  if (after) query = query.where(sql<boolean>`(chain, seq) > (${after.chain}, ${after.seq}::integer)`);
-  return (await query.execute()).map(auditEntryFromRow);
+/** The constraint of migration 0016, as PostgreSQL writes it back once validated. */
+const SAFEGUARD_DEFINITION =
+  "CHECK (COALESCE(((hashed_json IS NOT NULL) AND (((hashed_json)::jsonb - 'occurredAt'::text) = jsonb_build_object('chain', chain, 'seq', seq, 'prevHash', prev_hash, 'actor', actor, 'action', action, 'changeRequestId', change_request_id, 'details', details)) AND ((((hashed_json)::jsonb ->> 'occurredAt'::text))::timestamp with time zone = occurred_at)), false))";
+
+const isHashWrong = sql<boolean>`(hashed_json IS NULL OR encode(sha256(convert_to(hashed_json, 'UTF8')), 'hex') <> hash)`;
+
+/**
+ * Checks the audit log inside the database, in the caller's snapshot (run it in one repeatable-read
+ * transaction): every entry's hash over its stored text, in one parallel scan; every link, gap and chain head, in
+ * one walk of the (chain, seq) index, which carries prev_hash and hash; every entry a checkpoint recorded. Node
+ * receives counts and faults, never the entries, so the rate is the database's (see ARCHITECTURE.md "Audit log").
+ */
+export async function scanAuditLog(db: Executor, limit: number): Promise<AuditLogScan> {
+  const checkpoints = await allCheckpoints(db);
+  const safeguard = await sql<{ convalidated: boolean; definition: string }>`
+    SELECT convalidated, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+    WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db);
+  const counts = await sql<{ entries: number; heads: number; mismatched: number }>`
+    SELECT count(*)::int AS entries, count(*) FILTER (WHERE ${isHashWrong})::int AS mismatched,
+      (SELECT count(*)::int FROM audit_chain_head) AS heads
+    FROM audit_entry`.execute(db);
+  const { entries, heads, mismatched } = counts.rows[0]!;
+  const fault = (row: Partial<AuditFault> & Pick<AuditFault, 'kind' | 'chain'>): AuditFault => ({
+    seq: null,
+    entryId: null,
+    expectedSeq: null,
+    checkpoint: null,
+    ...row,
+  });
+
+  const edited =
+    mismatched === 0
+      ? []
+      : (
+          await sql<{ id: string; chain: string; seq: number }>`
+            SELECT id, chain, seq FROM audit_entry WHERE ${isHashWrong} ORDER BY chain, seq LIMIT ${limit}`.execute(
+            db,
+          )
+        ).rows.map((row) =>
+          fault({ kind: 'hash_mismatch', chain: row.chain, seq: row.seq, entryId: Number(row.id) }),
+        );
+
+  // Each entry beside the one before it in its chain, and each chain's last entry beside its recorded head.
+  const walked = await sql<{
+    chain: string;
+    seq: number | null;
+    kind: AuditFault['kind'];
+    expected_seq: number | null;
+  }>`
+    SELECT coalesce(walk.chain, head.chain) AS chain, walk.seq,
+      CASE WHEN walk.kind IS NOT NULL THEN walk.kind WHEN walk.chain IS NULL THEN 'chain_missing' ELSE 'head_mismatch' END AS kind,
+      CASE WHEN walk.kind = 'gap' THEN walk.expected_seq ELSE head.seq END AS expected_seq
+    FROM (
+      SELECT chain, seq, hash, lead(seq) OVER w IS NULL AS is_last,
+        coalesce(lag(seq) OVER w, 0) + 1 AS expected_seq,
+        CASE WHEN seq <> coalesce(lag(seq) OVER w, 0) + 1 THEN 'gap'
+             WHEN prev_hash <> coalesce(lag(hash) OVER w, ${GENESIS_HASH}) THEN 'link_broken' END AS kind
+      FROM audit_entry WINDOW w AS (PARTITION BY chain ORDER BY seq)
+    ) walk
+    FULL JOIN audit_chain_head head ON head.chain = walk.chain
+    WHERE walk.kind IS NOT NULL OR walk.chain IS NULL
+      OR (walk.is_last AND (head.chain IS NULL OR head.seq <> walk.seq OR head.hash <> walk.hash))
+    ORDER BY 1, 2 LIMIT ${limit}`.execute(db);
+
+  // The latest record of each chain in any checkpoint, beside the entry it names.
+  const recorded = await sql<{
+    chain: string;
+    seq: number;
+    checkpoint: number;
+    id: string | null;
+    is_chain_gone: boolean;
+  }>`
+    SELECT r.chain, r.seq, r.checkpoint, e.id,
+      e.id IS NULL AND NOT EXISTS (SELECT 1 FROM audit_entry x WHERE x.chain = r.chain) AS is_chain_gone
+    FROM (
+      SELECT DISTINCT ON (head.chain) head.chain, head.seq, head.hash, c.sequence AS checkpoint
+      FROM audit_checkpoint c CROSS JOIN LATERAL jsonb_to_recordset(c.heads) AS head (chain text, seq integer, hash text)
+      ORDER BY head.chain, c.sequence DESC
+    ) r
+    LEFT JOIN audit_entry e ON e.chain = r.chain AND e.seq = r.seq
+    WHERE e.id IS NULL OR e.hash <> r.hash
+    ORDER BY r.chain LIMIT ${limit}`.execute(db);
+
+  const walkFaults = walked.rows.map((row) =>
+    fault({ kind: row.kind, chain: row.chain, seq: row.seq, expectedSeq: row.expected_seq }),
+  );
+  const ids = await entryIds(
+    db,
+    walkFaults.filter((f) => f.seq !== null),
+  );
+  const faults = [
+    ...edited,
+    ...walkFaults.map((f) => ({ ...f, entryId: ids.get(`${f.chain} ${f.seq}`) ?? null })),
+    ...recorded.rows.map((row) =>
+      row.is_chain_gone
+        ? fault({ kind: 'chain_missing', chain: row.chain, expectedSeq: row.seq, checkpoint: row.checkpoint })
+        : fault({
+            kind: row.id === null ? 'checkpoint_entry_missing' : 'checkpoint_hash_mismatch',
+            chain: row.chain,
+            seq: row.seq,
+            entryId: row.id === null ? null : Number(row.id),
+            checkpoint: row.checkpoint,
+          }),
+    ),
+  ].sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : (a.seq ?? 0) - (b.seq ?? 0)));
+  const [constraint] = safeguard.rows;
+  return {
+    checkpoints,
+    entries,
+    heads,
+    isSafeguarded: constraint?.convalidated === true && constraint.definition === SAFEGUARD_DEFINITION,
+    faults: faults.slice(0, limit),
+  };
 }
 
-export async function allChainHeads(db: Executor): Promise<Map<string, ChainHead>> {
-  const rows = await db.selectFrom('audit_chain_head').select(['chain', 'seq', 'hash']).execute();
-  return new Map(rows.map((row) => [row.chain, row]));
+async function entryIds(
+  db: Executor,
+  at: readonly Pick<AuditFault, 'chain' | 'seq'>[],
+): Promise<Map<string, number>> {
+  if (at.length === 0) return new Map();
+  const { rows } = await sql<{ id: string; chain: string; seq: number }>`
+    SELECT e.id, e.chain, e.seq FROM audit_entry e
+    JOIN unnest(${at.map((f) => f.chain)}::text[], ${at.map((f) => f.seq)}::integer[]) AS f (chain, seq)
+      ON e.chain = f.chain AND e.seq = f.seq`.execute(db);
+  return new Map(rows.map((row) => [`${row.chain} ${row.seq}`, Number(row.id)]));
+}
+
+/**
+ * Gives entries written before migration 0016 the text their hash covers, re-encoded from their columns, and then
+ * validates the constraint that binds the two. An edited old entry gets the text of its edited columns, which
+ * its hash then contradicts: tampering stays evident. Idempotent; `migrate` runs it under its lock.
+ */
+export async function backfillAuditHashedJson(db: Executor, batch = 5000): Promise<number> {
+  const isValidated = async () =>
+    (
+      await sql<{ convalidated: boolean }>`
+        SELECT convalidated FROM pg_constraint
+        WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db)
+    ).rows[0]?.convalidated !== false;
+  // Once validated, the constraint itself forbids an entry without its text.
+  if (await isValidated()) return 0;
+  let filled = 0;
+  for (;;) {
+    const rows = await db
+      .selectFrom('audit_entry')
+      .select(AUDIT_ENTRY_COLUMNS)
+      .where('hashed_json', 'is', null)
+      .orderBy('id')
+      .limit(batch)
+      .execute();
+    if (rows.length === 0) break;
+    const texts = rows.map((row) => {
+      const { id: _, hash: __, ...unhashed } = auditEntryFromRow(row);
+      return auditEntryDigestInput(unhashed);
+    });
+    await sql`
+      UPDATE audit_entry e SET hashed_json = f.text
+      FROM unnest(${rows.map((row) => row.id)}::bigint[], ${texts}::text[]) AS f (id, text)
+      WHERE e.id = f.id AND e.hashed_json IS NULL`.execute(db);
+    filled += rows.length;
+  }
+  await sql`ALTER TABLE audit_entry VALIDATE CONSTRAINT audit_entry_hashed_json_matches`.execute(db);
+  return filled;
 }
 
 export async function allCheckpoints(db: Executor): Promise<AuditCheckpoint[]> {

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { sql } from 'kysely';
+import { backfillAuditHashedJson } from './audit-repo.ts';
 import type { AmendDatabase } from './database.ts';
 
 const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
@@ -33,6 +34,8 @@ export async function migrate(database: AmendDatabase): Promise<MigrationReport>
       );
       applied.push(name);
     }
+    // Data steps that need Node (the audit text is canonical JSON as Node writes it); each is a no-op once done.
+    await backfillAuditHashedJson(database.db);
     return { applied, alreadyApplied: doneNames.size };
   });
 }

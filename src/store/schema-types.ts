@@ -93,6 +93,8 @@ export interface AuditEntryTable {
   details: Json<Record<string, unknown>>;
   prev_hash: string;
   hash: string;
+  /** The exact text `hash` covers; null only on entries written before migration 0016, until backfilled. */
+  hashed_json: string | null;
 }
 
 export interface AuditChainHeadTable {

@@ -69,9 +69,14 @@ export function createStore(
       return entry ? { entry, values: audit.openSealedDetails(entry, cipher) } : null;
     },
     listAudit: (query) => audit.listAuditEntries(db, query),
-    auditEntriesInChainOrder: (after, limit) => audit.auditEntriesInChainOrder(db, after, limit),
-    allChainHeads: () => audit.allChainHeads(db),
-    allCheckpoints: () => audit.allCheckpoints(db),
+    scanAuditLog: (limit) =>
+      isInTransaction
+        ? audit.scanAuditLog(db, limit)
+        : db
+            .transaction()
+            .setIsolationLevel('repeatable read')
+            .setAccessMode('read only')
+            .execute((trx) => audit.scanAuditLog(trx, limit)),
     lockCheckpoints: () => audit.lockCheckpoints(db),
     movedChainHeads: (limit) => audit.movedChainHeads(db, limit),
     insertCheckpoint: (checkpoint) => audit.insertCheckpoint(db, checkpoint),
