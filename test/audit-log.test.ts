@@ -123,7 +123,10 @@ describe('audit log', () => {
     );
     expect((await verify()).problems.map((p) => p.kind)).toContain('safeguard_missing');
 
-    await migrate(app.database);
+    const entries = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_entry`.execute(
+      app.database.db,
+    );
+    await expect(migrate(app.database)).resolves.toMatchObject({ auditTextsFilled: entries.rows[0]?.n });
     const { rows } = await sql<{ missing: number }>`
       SELECT count(*)::int AS missing FROM audit_entry WHERE hashed_json IS NULL`.execute(app.database.db);
     expect(rows[0]?.missing).toBe(0);
@@ -131,7 +134,7 @@ describe('audit log', () => {
     expect(report.problems).toEqual([
       expect.objectContaining({ kind: 'hash_mismatch', chain: edited!.id, seq: 1 }),
     ]);
-    await expect(migrate(app.database)).resolves.toMatchObject({ applied: [] });
+    await expect(migrate(app.database)).resolves.toMatchObject({ applied: [], auditTextsFilled: 0 });
 
     // Put the edited entry back as it was, to leave an intact log to the next test.
     await tamper(sql`UPDATE audit_entry SET details = ${before!.details}::jsonb, hashed_json = ${before!.hashed_json}

@@ -215,6 +215,10 @@ program
           ? `Applied: ${report.applied.join(', ')}\n`
           : 'The database is up to date.\n',
       );
+      if (report.auditTextsFilled > 0)
+        process.stdout.write(
+          `Gave ${report.auditTextsFilled} earlier audit entries the text their hash covers.\n`,
+        );
     }),
   );
 

@@ -8,6 +8,8 @@ const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
 export interface MigrationReport {
   readonly applied: string[];
   readonly alreadyApplied: number;
+  /** Audit entries written before migration 0016 that were given the text their hash covers. */
+  readonly auditTextsFilled: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export async function migrate(database: AmendDatabase): Promise<MigrationReport>
       applied.push(name);
     }
     // Data steps that need Node (the audit text is canonical JSON as Node writes it); each is a no-op once done.
-    await backfillAuditHashedJson(database.db);
-    return { applied, alreadyApplied: doneNames.size };
+    const auditTextsFilled = await backfillAuditHashedJson(database.db);
+    return { applied, alreadyApplied: doneNames.size, auditTextsFilled };
   });
 }
