@@ -336,15 +336,19 @@ export async function backfillAuditHashedJson(db: Executor, batch = 5000): Promi
   // Once validated, the constraint itself forbids an entry without its text.
   if (await isValidated()) return 0;
   let filled = 0;
+  let after = '0';
   for (;;) {
+    // Keyset by id: restarting each batch from the first id walked every entry already filled (quadratic).
     const rows = await db
       .selectFrom('audit_entry')
       .select(AUDIT_ENTRY_COLUMNS)
+      .where('id', '>', after)
       .where('hashed_json', 'is', null)
       .orderBy('id')
       .limit(batch)
       .execute();
     if (rows.length === 0) break;
+    after = rows.at(-1)!.id;
     const texts = rows.map((row) => {
       const { id: _, hash: __, ...unhashed } = auditEntryFromRow(row);
       return auditEntryDigestInput(unhashed);
