@@ -198,6 +198,16 @@ export async function listAuditEntries(
 const SAFEGUARD_DEFINITION =
   "CHECK (COALESCE(((hashed_json IS NOT NULL) AND (((hashed_json)::jsonb - 'occurredAt'::text) = jsonb_build_object('chain', chain, 'seq', seq, 'prevHash', prev_hash, 'actor', actor, 'action', action, 'changeRequestId', change_request_id, 'details', details)) AND ((((hashed_json)::jsonb ->> 'occurredAt'::text))::timestamp with time zone = occurred_at)), false))";
 
+/** The constraint that binds each entry's columns to its hashed text, as the catalogue has it (if it is there). */
+async function auditSafeguard(
+  db: Executor,
+): Promise<{ readonly convalidated: boolean; readonly definition: string } | undefined> {
+  const { rows } = await sql<{ convalidated: boolean; definition: string }>`
+    SELECT convalidated, pg_get_constraintdef(oid) AS definition FROM pg_constraint
+    WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db);
+  return rows[0];
+}
+
 const isHashWrong = sql<boolean>`(hashed_json IS NULL OR encode(sha256(convert_to(hashed_json, 'UTF8')), 'hex') <> hash)`;
 
 /**
@@ -208,9 +218,7 @@ const isHashWrong = sql<boolean>`(hashed_json IS NULL OR encode(sha256(convert_t
  */
 export async function scanAuditLog(db: Executor, limit: number): Promise<AuditLogScan> {
   const checkpoints = await allCheckpoints(db);
-  const safeguard = await sql<{ convalidated: boolean; definition: string }>`
-    SELECT convalidated, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-    WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db);
+  const safeguard = await auditSafeguard(db);
   const counts = await sql<{ entries: number; heads: number; mismatched: number }>`
     SELECT count(*)::int AS entries, count(*) FILTER (WHERE ${isHashWrong})::int AS mismatched,
       (SELECT count(*)::int FROM audit_chain_head) AS heads
@@ -299,12 +307,11 @@ export async function scanAuditLog(db: Executor, limit: number): Promise<AuditLo
           }),
     ),
   ].sort((a, b) => (a.chain < b.chain ? -1 : a.chain > b.chain ? 1 : (a.seq ?? 0) - (b.seq ?? 0)));
-  const [constraint] = safeguard.rows;
   return {
     checkpoints,
     entries,
     heads,
-    isSafeguarded: constraint?.convalidated === true && constraint.definition === SAFEGUARD_DEFINITION,
+    isSafeguarded: safeguard?.convalidated === true && safeguard.definition === SAFEGUARD_DEFINITION,
     faults: faults.slice(0, limit),
   };
 }
@@ -327,14 +334,8 @@ async function entryIds(
  * its hash then contradicts: tampering stays evident. Idempotent; `migrate` runs it under its lock.
  */
 export async function backfillAuditHashedJson(db: Executor, batch = 5000): Promise<number> {
-  const isValidated = async () =>
-    (
-      await sql<{ convalidated: boolean }>`
-        SELECT convalidated FROM pg_constraint
-        WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db)
-    ).rows[0]?.convalidated !== false;
   // Once validated, the constraint itself forbids an entry without its text.
-  if (await isValidated()) return 0;
+  if ((await auditSafeguard(db))?.convalidated !== false) return 0;
   let filled = 0;
   let after = '0';
   for (;;) {
