@@ -40,6 +40,7 @@ import { monthlyReportRows } from '../core/monthly-report-fns.ts';
 import type { DomainError, Result } from '../core/result.ts';
 import type { DemoCredentials } from '../demo/seed-demo-data.ts';
 import { migrate } from '../store/migrate.ts';
+import { keepTablesTidy } from '../store/upkeep.ts';
 import { loadConfig } from './config.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { runProcess, stopOnSignal } from './serve-process.ts';
@@ -126,6 +127,7 @@ program
       process.stderr.write(`Seeding ${DEMO_CUSTOMER_COUNT} demo customers…\n`);
       const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
+      await keepTablesTidy(runtime.database);
       writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
     }
     const { startDemoSystems } = await import('../demo/demo-systems.ts');
@@ -242,6 +244,8 @@ program
     withRuntime({ isMigrating: true }, async (runtime) => {
       const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, Number(options.customers));
+      // After a bulk load, as after pg_restore: the planner must learn the tables' new sizes.
+      await keepTablesTidy(runtime.database);
       process.stdout.write(`Seeded ${options.customers} customers.\n${printCredentials(credentials)}`);
     }),
   );
@@ -327,6 +331,7 @@ program
           message: `${file} has no ${missing.join(', ')} column. The header row must name: ${IMPORT_COLUMNS.join(', ')}.`,
         });
       }
+      if (report.imported > 0) await keepTablesTidy(runtime.database);
       process.stdout.write(
         `Read ${report.rowsRead} rows: imported ${report.imported}, rejected ${report.rejected}.${report.rejected > 0 ? ` Rejected rows are listed in ${errorsFile}.` : ''}\n`,
       );

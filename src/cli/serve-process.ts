@@ -5,6 +5,7 @@ import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { buildServer } from '../server/http-server.ts';
 import { loggerOptions } from '../server/logging.ts';
 import { isDatabaseReachable } from '../store/store.ts';
+import { keepTablesTidy } from '../store/upkeep.ts';
 import { createOutboxWorker, type OutboxWorker } from '../worker/outbox-worker.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -19,7 +20,7 @@ const logLine = (level: string) => (event: string, details: Record<string, unkno
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...details })}\n`);
 
 /**
- * Runs the HTTP API and/or the outbox worker, plus the periodic audit checkpoint, until stopped. Several
+ * Runs the HTTP API and/or the outbox worker, plus the periodic audit checkpoint, sweep and table upkeep, until stopped. Several
  * such processes may share one PostgreSQL database.
  */
 export async function runProcess(
@@ -57,10 +58,19 @@ export async function runProcess(
       log('sweep_failed', { error: error instanceof Error ? error.message : String(error) });
     }
   };
+  const tidy = async () => {
+    try {
+      const upkeep = await keepTablesTidy(runtime.database);
+      if (upkeep.tables.length > 0) log('tables_tidied', { tables: upkeep.tables });
+    } catch (error) {
+      log('tidy_failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
   const timer = parts.isWorking
     ? setInterval(() => {
         void checkpoint();
         void sweep();
+        void tidy();
       }, config.checkpointIntervalMs)
     : null;
   timer?.unref();
