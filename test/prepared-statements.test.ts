@@ -1,0 +1,39 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AmendDatabase } from '../src/store/database.ts';
+import { openTestDatabase, testEngine } from './support/test-database.ts';
+
+// PGlite has no connections to prepare statements on; this is the PostgreSQL pool's behaviour.
+describe.skipIf(testEngine() !== 'postgres')('statements prepared once per connection', () => {
+  let database: AmendDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await sql`CREATE TABLE scratch (id int PRIMARY KEY, label text)`.execute(database.db);
+    await sql`INSERT INTO scratch VALUES (1, 'one'), (2, 'two')`.execute(database.db);
+  });
+  afterAll(() => database.close());
+
+  it('parses a parameterised statement once and reuses it by name on that connection', async () => {
+    await database.db.connection().execute(async (connection) => {
+      for (const id of [1, 2, 1]) await sql`SELECT label FROM scratch WHERE id = ${id}`.execute(connection);
+      const { rows } = await sql<{ name: string }>`
+        SELECT name FROM pg_prepared_statements WHERE statement LIKE 'SELECT label FROM scratch%'`.execute(
+        connection,
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]?.name).toMatch(/^amend_0_/);
+    });
+  });
+
+  it('prepares afresh once a migration changed the shape of what a statement returns', async () => {
+    await database.db.connection().execute(async (connection) => {
+      const select = () =>
+        sql<Record<string, unknown>>`SELECT * FROM scratch WHERE id = ${1}`.execute(connection);
+      expect((await select()).rows).toEqual([{ id: 1, label: 'one' }]);
+      await sql`ALTER TABLE scratch ADD COLUMN note text`.execute(connection);
+      // PostgreSQL refuses the statement prepared for the old shape once, then the connection moves on.
+      await expect(select()).rejects.toThrow(/cached plan must not change result type/);
+      expect((await select()).rows).toEqual([{ id: 1, label: 'one', note: null }]);
+    });
+  });
+});
