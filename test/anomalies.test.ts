@@ -66,6 +66,9 @@ describe('anomaly flags', () => {
     ).json();
     const [flag] = await flagsOf(customer);
     expect(flag).toMatchObject({ rule: 'contact_then_payment', severity: 'high', changeRequestId: bank.id });
+    // While the flag is open, any change about to apply is held, an integration's basic one at intake too.
+    const basic = (await submit(integration, customer, [{ field: 'preferredName', value: 'Held' }])).json();
+    expect(basic).toMatchObject({ state: 'escalated', escalation: { reason: 'anomaly_hold' } });
     await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${bank.id}/verify`, {
       method: 'id_document',
       outcome: 'passed',

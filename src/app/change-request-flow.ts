@@ -8,7 +8,7 @@ import { SEVERITIES } from '../core/policy-types.ts';
 import { propagationMessages } from '../core/propagation-fns.ts';
 import { fail, ok, type Result } from '../core/result.ts';
 import { enqueueConfirmations } from './enqueue-confirmations.ts';
-import { decisionContext, type Store, type UseCaseContext } from './ports.ts';
+import { type AnomalyFlag, decisionContext, type Store, type UseCaseContext } from './ports.ts';
 import { raiseAnomalies } from './raise-anomalies.ts';
 
 export interface Outcome extends Transition {
@@ -23,33 +23,35 @@ export interface Outcome extends Transition {
 export async function applyWhenReady(
   tx: Pick<
     Store,
-    | 'lockCustomer'
-    | 'openAnomalyFlags'
-    | 'customerActivity'
-    | 'touchSourcesAndCount'
-    | 'recordAnomalyFlags'
-    | 'appendAudit'
+    'lockCustomer' | 'openAnomalyFlags' | 'anomalyHistory' | 'recordAnomalyFlags' | 'appendAudit'
   >,
   transition: Transition,
   context: UseCaseContext,
   actor: Actor,
-  /** The customer as already locked in this transaction (intake does), saving a second read. */
-  locked?: Customer,
+  /**
+   * What the intake already read in this transaction, saving the reads again: the customer it locked and the
+   * open flags on it once its anomalies were raised.
+   */
+  intake?: { readonly customer: Customer; readonly openFlags: readonly AnomalyFlag[] },
 ): Promise<Result<Outcome>> {
   const { request } = transition;
   const decision = decisionContext(context);
   if (!checkReadyToApply(request, context.policy).ok) return ok({ ...transition, customerWrite: null });
-  const customer = locked?.id === request.customerId ? locked : await tx.lockCustomer(request.customerId);
+  const known = intake?.customer.id === request.customerId ? intake : null;
+  const customer = known?.customer ?? (await tx.lockCustomer(request.customerId));
   if (!customer) return fail('CUSTOMER.NOT_FOUND', `Customer ${request.customerId} not found.`);
+  let openFlags = known?.openFlags ?? null;
   // Failed checks on this very request, before it passed, count against a sensitive change: look again now.
   if (!request.revertOf && (request.tier === 'sensitive' || request.tier === 'legal'))
-    await raiseAnomalies(tx, { ...intakeActivity(request), at: decision.now, kind: 'applying' }, context);
+    openFlags = (
+      await raiseAnomalies(tx, { ...intakeActivity(request), at: decision.now, kind: 'applying' }, context)
+    ).openOnCustomer;
   // A serious open anomaly flag on the customer holds the change for a person (a revert is the remedy, never held).
+  const holdSeverities = SEVERITIES.filter((s) => isAtLeast(s, context.policy.anomalyRules.holdSeverity));
   const holding = request.revertOf
     ? []
-    : await tx.openAnomalyFlags(
-        customer.id,
-        SEVERITIES.filter((s) => isAtLeast(s, context.policy.anomalyRules.holdSeverity)),
+    : (openFlags ?? (await tx.openAnomalyFlags(customer.id, holdSeverities))).filter((flag) =>
+        holdSeverities.includes(flag.severity),
       );
   if (holding.length > 0) {
     const held = decide(

@@ -174,6 +174,29 @@ export interface NotMeLinkDraft {
   readonly expiresAt: string;
 }
 
+export interface AnomalyHistoryQuery {
+  readonly customerId: string;
+  readonly since: string;
+  /**
+   * An intake's sources (none for other activities): each is recorded as touching the customer at `at`, and
+   * answered with the distinct customers it touched since `since`, this one included, counted up to `cap`.
+   */
+  readonly touch: {
+    readonly sources: readonly string[];
+    readonly at: string;
+    readonly since: string;
+    readonly cap: number;
+  };
+}
+
+export interface AnomalyHistoryRead {
+  /** The customer's activity, oldest first. */
+  readonly activity: Activity[];
+  readonly customersBySource: Map<string, number>;
+  /** Open flags whose customer is this one or whose subject is this customer or one of the sources. */
+  readonly openFlags: AnomalyFlag[];
+}
+
 export interface Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 
@@ -380,16 +403,11 @@ export interface Store {
   /** What the anomaly rules need from a customer's audit chain since `since`, oldest first. */
   customerActivity(customerId: string, since: string): Promise<Activity[]>;
   /**
-   * Records that each source touched the customer at `at`, and answers per source the distinct customers it
-   * touched since `since` (this one included), counted up to `cap`.
+   * The anomaly rules' history for one activity, in one round trip: the customer's activity since `since`; the
+   * sources recorded as touching the customer and counted (see `AnomalyHistoryQuery`); the open flags on the
+   * customer or on those sources.
    */
-  touchSourcesAndCount(
-    sources: readonly string[],
-    customerId: string,
-    at: string,
-    since: string,
-    cap: number,
-  ): Promise<Map<string, number>>;
+  anomalyHistory(query: AnomalyHistoryQuery): Promise<AnomalyHistoryRead>;
   /** Forgets source touches older than `before`; answers how many. */
   pruneSourceTouches(before: string): Promise<number>;
   /** Inserts flags, skipping any whose rule and subject already have an open flag; answers those inserted. */

@@ -4,36 +4,46 @@ import type { AnomalyFlag, Store, UseCaseContext } from './ports.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
+export interface RaisedAnomalies {
+  /** The flags this activity raised. */
+  readonly raised: AnomalyFlag[];
+  /** Every open flag on the customer now, these included: what a change about to be applied must heed. */
+  readonly openOnCustomer: AnomalyFlag[];
+}
+
+const flagKey = (flag: { rule: string; subject: string }) => `${flag.rule}\u0000${flag.subject}`;
+
 /**
  * Evaluates the anomaly rules on an activity as it arrives (procedure step 8.2), inside the caller's
  * transaction and before the change can be applied, so a high-severity flag can hold the very request that
  * raised it. New flags are audited on the customer's chain.
  */
 export async function raiseAnomalies(
-  tx: Pick<Store, 'customerActivity' | 'touchSourcesAndCount' | 'recordAnomalyFlags' | 'appendAudit'>,
+  tx: Pick<Store, 'anomalyHistory' | 'recordAnomalyFlags' | 'appendAudit'>,
   activity: Activity,
   context: UseCaseContext,
-): Promise<AnomalyFlag[]> {
+): Promise<RaisedAnomalies> {
   const now = context.clock.now();
   const rules = context.policy.anomalyRules;
-  const history = await tx.customerActivity(
-    activity.customerId,
-    new Date(now.getTime() - anomalyLookBackHours(context.policy) * HOUR_MS).toISOString(),
-  );
+  const hoursAgo = (hours: number) => new Date(now.getTime() - hours * HOUR_MS).toISOString();
   // Only an intake touches a customer; its own touch is recorded first, so the count includes it.
-  const sources = activity.kind === 'received' ? activity.sources : [];
-  const bySource = await tx.touchSourcesAndCount(
-    sources,
-    activity.customerId,
-    activity.at,
-    new Date(now.getTime() - rules.oneSourceManyCustomers.windowHours * HOUR_MS).toISOString(),
-    rules.oneSourceManyCustomers.count,
-  );
+  const history = await tx.anomalyHistory({
+    customerId: activity.customerId,
+    since: hoursAgo(anomalyLookBackHours(context.policy)),
+    touch: {
+      sources: activity.kind === 'received' ? activity.sources : [],
+      at: activity.at,
+      since: hoursAgo(rules.oneSourceManyCustomers.windowHours),
+      cap: rules.oneSourceManyCustomers.count,
+    },
+  });
+  const alreadyOpen = new Set(history.openFlags.map(flagKey));
+  // A flag already open for the same rule and subject is not raised again (the insert would skip it anyway).
   const drafts = evaluateAnomalies(
     activity,
-    { customer: [...history, activity], customersBySource: bySource },
+    { customer: [...history.activity, activity], customersBySource: history.customersBySource },
     context.policy,
-  );
+  ).filter((draft) => !alreadyOpen.has(flagKey(draft)));
   const raised = await tx.recordAnomalyFlags(
     drafts.map((draft) => ({
       ...draft,
@@ -61,5 +71,10 @@ export async function raiseAnomalies(
       },
     })),
   );
-  return raised;
+  return {
+    raised,
+    openOnCustomer: [...history.openFlags, ...raised].filter(
+      (flag) => flag.customerId === activity.customerId,
+    ),
+  };
 }

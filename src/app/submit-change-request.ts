@@ -119,10 +119,13 @@ function submitInTransaction(
       { ...decisionContext(deps), now },
     );
     if (!received.ok) return received;
-    await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
+    const anomalies = await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
     const checked = await escalateIfContactInUse(tx, received.value, deps);
     if (!checked.ok) return checked;
-    const outcome = await applyWhenReady(tx, checked.value, deps, input.requester, customer);
+    const outcome = await applyWhenReady(tx, checked.value, deps, input.requester, {
+      customer,
+      openFlags: anomalies.openOnCustomer,
+    });
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);
     if (!saved.ok) return saved;

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { AnomalyFlag, Page } from '../app/ports.ts';
+import type { AnomalyFlag, AnomalyHistoryQuery, AnomalyHistoryRead, Page } from '../app/ports.ts';
 import { type Activity, activityFromAuditEntry } from '../core/anomaly-fns.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import type { Severity } from '../core/policy-types.ts';
@@ -17,12 +17,15 @@ const ACTIVITY_ACTIONS = [
   'change_request.reported_not_me',
 ];
 
-export async function customerActivity(db: Executor, customerId: string, since: string): Promise<Activity[]> {
-  // The customer's chain is read through its own index and filtered after: `OFFSET 0` keeps the window and
-  // action conditions out of the scan. Offered them, the planner may AND in the (action, occurred_at) index,
-  // which holds every customer's recent activity; without fresh statistics (autovacuum off, or PGlite, which
-  // has no autovacuum) it did, and each intake read the whole window of the whole log (3 ms at 60,000 entries).
-  const rows = await db
+/**
+ * A customer's audit entries the anomaly rules look at, since `since`, oldest first. The chain is read through
+ * its own index and filtered after: `OFFSET 0` keeps the window and action conditions out of the scan. Offered
+ * them, the planner may AND in the (action, occurred_at) index, which holds every customer's recent activity;
+ * without fresh statistics it did, and each intake read the whole window of the whole log (3 ms at 60,000
+ * entries).
+ */
+const recentActivity = (db: Executor, customerId: string, since: string) =>
+  db
     .selectFrom((inner) =>
       inner
         .selectFrom('audit_entry')
@@ -34,41 +37,58 @@ export async function customerActivity(db: Executor, customerId: string, since: 
     .selectAll()
     .where('occurred_at', '>=', new Date(since))
     .where('action', 'in', ACTIVITY_ACTIONS)
-    .orderBy('seq')
-    .execute();
-  return rows.map(auditEntryFromRow).flatMap((entry) => activityFromAuditEntry(entry) ?? []);
+    .orderBy('seq');
+
+const activityOf = (rows: Parameters<typeof auditEntryFromRow>[0][]): Activity[] =>
+  rows.map(auditEntryFromRow).flatMap((entry) => activityFromAuditEntry(entry) ?? []);
+
+export async function customerActivity(db: Executor, customerId: string, since: string): Promise<Activity[]> {
+  return activityOf(await recentActivity(db, customerId, since).execute());
 }
 
 /**
- * Records that each source touched the customer now, and answers per source how many distinct customers it
- * touched since `since`, this one included, counting no further than `cap`: the rule only asks whether the
- * threshold is reached, so the cost stays bounded however busy the source is. One statement: the upsert and the
- * counts travel together (the counts read the snapshot before the upsert, so this customer is added as one).
+ * Everything the anomaly rules need about one activity, in one statement (an intake runs this on every change
+ * request, so each round trip counts): the customer's recent activity; the intake's sources recorded as touching
+ * the customer at `touch.at` and, per source, the distinct customers it touched since `touch.since`, this one
+ * included, counted no further than `touch.cap` (the rule only asks whether the threshold is reached); and the
+ * open flags on the customer or on those sources. The counts read the snapshot before the upsert, so this
+ * customer is added as one.
  */
-export async function touchSourcesAndCount(
-  db: Executor,
-  sources: readonly string[],
-  customerId: string,
-  at: string,
-  since: string,
-  cap: number,
-): Promise<Map<string, number>> {
-  if (sources.length === 0) return new Map();
-  const { rows } = await sql<{ source: string; count: number }>`
+export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): Promise<AnomalyHistoryRead> {
+  const { customerId, touch } = query;
+  const subjects = [`customer:${customerId}`, ...touch.sources];
+  const { rows } = await sql<{
+    counts: { source: string; count: number }[];
+    activity: never[];
+    flags: never[];
+  }>`
     WITH touched AS (
       INSERT INTO source_touch (source, customer_id, last_at)
-      SELECT source, ${customerId}::uuid, ${at}::timestamptz FROM unnest(${sources}::text[]) AS source
+      SELECT source, ${customerId}::uuid, ${touch.at}::timestamptz FROM unnest(${touch.sources}::text[]) AS source
       ON CONFLICT (source, customer_id) DO UPDATE SET last_at = excluded.last_at
       RETURNING 1
     )
-    SELECT given.source, 1 + (
-      SELECT count(*)::int FROM (
-        SELECT 1 FROM source_touch AS t
-        WHERE t.source = given.source AND t.last_at >= ${since}::timestamptz AND t.customer_id <> ${customerId}::uuid
-        LIMIT ${Math.max(0, cap - 1)}) AS others
-    ) AS count
-    FROM unnest(${sources}::text[]) AS given (source), (SELECT count(*) FROM touched) AS written`.execute(db);
-  return new Map(rows.map((row) => [row.source, Number(row.count)]));
+    SELECT
+      (SELECT coalesce(json_agg(json_build_object('source', given.source, 'count', 1 + (
+        SELECT count(*)::int FROM (
+          SELECT 1 FROM source_touch AS t
+          WHERE t.source = given.source AND t.last_at >= ${touch.since}::timestamptz
+            AND t.customer_id <> ${customerId}::uuid
+          LIMIT ${Math.max(0, touch.cap - 1)}) AS others))), '[]')
+        FROM unnest(${touch.sources}::text[]) AS given (source), (SELECT count(*) FROM touched) AS written) AS counts,
+      (SELECT coalesce(json_agg(entry ORDER BY entry.seq), '[]')
+        FROM (${recentActivity(db, customerId, query.since)}) AS entry) AS activity,
+      (SELECT coalesce(json_agg(flag), '[]') FROM anomaly_flag AS flag
+        WHERE flag.status = 'open'
+          AND (flag.customer_id = ${customerId}::uuid OR flag.subject = ANY(${subjects}::text[]))) AS flags`.execute(
+    db,
+  );
+  const row = rows[0]!;
+  return {
+    activity: activityOf(parsed(row.activity)),
+    customersBySource: new Map(parsed<typeof row.counts>(row.counts).map((c) => [c.source, Number(c.count)])),
+    openFlags: parsed<Selectable<AnomalyFlagTable>[]>(row.flags).map(flagFromRow),
+  };
 }
 
 export async function pruneSourceTouches(db: Executor, before: string): Promise<number> {

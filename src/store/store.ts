@@ -118,8 +118,7 @@ export function createStore(
     lockVerification: (customerId, until, failures) =>
       verification.lockVerification(db, customerId, until, failures),
     customerActivity: (customerId, since) => anomalies.customerActivity(db, customerId, since),
-    touchSourcesAndCount: (sources, customerId, at, since, cap) =>
-      anomalies.touchSourcesAndCount(db, sources, customerId, at, since, cap),
+    anomalyHistory: (query) => anomalies.anomalyHistory(db, query),
     pruneSourceTouches: (before) => anomalies.pruneSourceTouches(db, before),
     recordAnomalyFlags: (flags) => anomalies.recordAnomalyFlags(db, flags),
     openAnomalyFlags: (customerId, severities) => anomalies.openAnomalyFlags(db, customerId, severities),
