@@ -127,7 +127,7 @@ program
       process.stderr.write(`Seeding ${DEMO_CUSTOMER_COUNT} demo customers…\n`);
       const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, DEMO_CUSTOMER_COUNT);
-      await keepTablesTidy(runtime.database);
+      await keepTablesTidy(runtime.database, { isAnalyseOnly: true });
       writeFileSync(credentialsFile, printCredentials(credentials), { mode: 0o600 });
     }
     const { startDemoSystems } = await import('../demo/demo-systems.ts');
@@ -245,7 +245,7 @@ program
       const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, Number(options.customers));
       // After a bulk load, as after pg_restore: the planner must learn the tables' new sizes.
-      await keepTablesTidy(runtime.database);
+      await keepTablesTidy(runtime.database, { isAnalyseOnly: true });
       process.stdout.write(`Seeded ${options.customers} customers.\n${printCredentials(credentials)}`);
     }),
   );
@@ -331,7 +331,7 @@ program
           message: `${file} has no ${missing.join(', ')} column. The header row must name: ${IMPORT_COLUMNS.join(', ')}.`,
         });
       }
-      if (report.imported > 0) await keepTablesTidy(runtime.database);
+      if (report.imported > 0) await keepTablesTidy(runtime.database, { isAnalyseOnly: true });
       process.stdout.write(
         `Read ${report.rowsRead} rows: imported ${report.imported}, rejected ${report.rejected}.${report.rejected > 0 ? ` Rejected rows are listed in ${errorsFile}.` : ''}\n`,
       );

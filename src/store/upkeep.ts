@@ -49,7 +49,14 @@ export function tablesDueForUpkeep(tables: readonly TableActivity[]): TableUpkee
  * sizes, dead row versions pile up in the indexes, and statements that took 0.05 ms took 3–5 ms within
  * 60,000 audit entries. Vacuums and analyses, one table at a time, the tables past autovacuum's thresholds.
  */
-export async function keepTablesTidy(database: AmendDatabase): Promise<UpkeepReport> {
+export async function keepTablesTidy(
+  database: AmendDatabase,
+  /**
+   * After a bulk load, what the planner needs at once is the tables' new sizes (as after pg_restore): analysing
+   * samples, where vacuuming a million fresh rows reads them all; the worker's round vacuums later.
+   */
+  options: { readonly isAnalyseOnly?: boolean } = {},
+): Promise<UpkeepReport> {
   // One connection throughout: the lock below is held by a session, and VACUUM cannot run in a transaction.
   return database.db.connection().execute(async (db) => {
     if (database.engine === 'postgres') {
@@ -70,7 +77,9 @@ export async function keepTablesTidy(database: AmendDatabase): Promise<UpkeepRep
         FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
         WHERE s.schemaname = current_schema()
         ORDER BY s.relname`.execute(db);
-      const due = tablesDueForUpkeep(rows);
+      const due = tablesDueForUpkeep(rows).flatMap((upkeep) =>
+        !options.isAnalyseOnly ? [upkeep] : upkeep.analyze ? [{ ...upkeep, vacuum: false }] : [],
+      );
       for (const { table, vacuum } of due)
         await (vacuum ? sql`VACUUM (ANALYZE) ${sql.table(table)}` : sql`ANALYZE ${sql.table(table)}`).execute(
           db,
