@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { AmendDatabase } from './database.ts';
+import type { Database } from './schema-types.ts';
 
 /** What the database's statistics say about one table since it was last vacuumed and analysed. */
 // A fixed key for pg_try_advisory_lock: "tidy" in ASCII.
@@ -57,37 +58,41 @@ export async function keepTablesTidy(
    */
   options: { readonly isAnalyseOnly?: boolean } = {},
 ): Promise<UpkeepReport> {
-  // One connection throughout: the lock below is held by a session, and VACUUM cannot run in a transaction.
+  // PGlite's one connection is taken statement by statement, so requests go on between one table and the next.
+  if (database.engine === 'pglite') return tidy(database.db, options);
+  // On PostgreSQL, one connection throughout: the lock is held by a session (VACUUM cannot run in a transaction).
   return database.db.connection().execute(async (db) => {
-    if (database.engine === 'postgres') {
-      const { rows } = await sql<{ on: boolean; free: boolean }>`
-        SELECT current_setting('autovacuum') = 'on' AS on, pg_try_advisory_lock(${UPKEEP_LOCK_KEY}) AS free`.execute(
-        db,
-      );
-      if (rows[0]?.on) return { isNeeded: false, tables: [] };
-      // Another worker is at it: vacuuming the same table twice at once only queues one behind the other.
-      if (!rows[0]?.free) return { isNeeded: true, tables: [] };
-    }
+    const { rows } = await sql<{ on: boolean; free: boolean }>`
+      SELECT current_setting('autovacuum') = 'on' AS on, pg_try_advisory_lock(${UPKEEP_LOCK_KEY}) AS free`.execute(
+      db,
+    );
+    if (rows[0]?.on) return { isNeeded: false, tables: [] };
+    // Another worker is at it: vacuuming the same table twice at once only queues one behind the other.
+    if (!rows[0]?.free) return { isNeeded: true, tables: [] };
     try {
-      // A backend hands its counters over when it is idle; PGlite's single backend may not have yet.
-      await sql`SELECT pg_stat_force_next_flush()`.execute(db);
-      const { rows } = await sql<TableActivity>`
-        SELECT s.relname AS "table", c.reltuples::float8 AS "estimatedRows", s.n_dead_tup::float8 AS "deadRows",
-          s.n_ins_since_vacuum::float8 AS "insertedSinceVacuum", s.n_mod_since_analyze::float8 AS "changedSinceAnalyze"
-        FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
-        WHERE s.schemaname = current_schema()
-        ORDER BY s.relname`.execute(db);
-      const due = tablesDueForUpkeep(rows).flatMap((upkeep) =>
-        !options.isAnalyseOnly ? [upkeep] : upkeep.analyze ? [{ ...upkeep, vacuum: false }] : [],
-      );
-      for (const { table, vacuum } of due)
-        await (vacuum ? sql`VACUUM (ANALYZE) ${sql.table(table)}` : sql`ANALYZE ${sql.table(table)}`).execute(
-          db,
-        );
-      return { isNeeded: true, tables: due };
+      return await tidy(db, options);
     } finally {
-      if (database.engine === 'postgres')
-        await sql`SELECT pg_advisory_unlock(${UPKEEP_LOCK_KEY})`.execute(db);
+      await sql`SELECT pg_advisory_unlock(${UPKEEP_LOCK_KEY})`.execute(db);
     }
   });
+}
+
+async function tidy(
+  db: Kysely<Database>,
+  options: { readonly isAnalyseOnly?: boolean },
+): Promise<UpkeepReport> {
+  // A backend hands its counters over when it is idle; PGlite's single backend may not have yet.
+  await sql`SELECT pg_stat_force_next_flush()`.execute(db);
+  const { rows } = await sql<TableActivity>`
+    SELECT s.relname AS "table", c.reltuples::float8 AS "estimatedRows", s.n_dead_tup::float8 AS "deadRows",
+      s.n_ins_since_vacuum::float8 AS "insertedSinceVacuum", s.n_mod_since_analyze::float8 AS "changedSinceAnalyze"
+    FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid
+    WHERE s.schemaname = current_schema()
+    ORDER BY s.relname`.execute(db);
+  const due = tablesDueForUpkeep(rows).flatMap((upkeep) =>
+    !options.isAnalyseOnly ? [upkeep] : upkeep.analyze ? [{ ...upkeep, vacuum: false }] : [],
+  );
+  for (const { table, vacuum } of due)
+    await (vacuum ? sql`VACUUM (ANALYZE) ${sql.table(table)}` : sql`ANALYZE ${sql.table(table)}`).execute(db);
+  return { isNeeded: true, tables: due };
 }
