@@ -43,9 +43,11 @@ export async function applyWhenReady(
   let openFlags = known?.openFlags ?? null;
   // Failed checks on this very request, before it passed, count against a sensitive change: look again now.
   if (!request.revertOf && (request.tier === 'sensitive' || request.tier === 'legal'))
-    openFlags = (
-      await raiseAnomalies(tx, { ...intakeActivity(request), at: decision.now, kind: 'applying' }, context)
-    ).openOnCustomer;
+    openFlags = await raiseAnomalies(
+      tx,
+      { ...intakeActivity(request), at: decision.now, kind: 'applying' },
+      context,
+    );
   // A serious open anomaly flag on the customer holds the change for a person (a revert is the remedy, never held).
   const holdSeverities = SEVERITIES.filter((s) => isAtLeast(s, context.policy.anomalyRules.holdSeverity));
   const holding = request.revertOf

@@ -4,25 +4,19 @@ import type { AnomalyFlag, Store, UseCaseContext } from './ports.ts';
 
 const HOUR_MS = 60 * 60 * 1000;
 
-export interface RaisedAnomalies {
-  /** The flags this activity raised. */
-  readonly raised: AnomalyFlag[];
-  /** Every open flag on the customer now, these included: what a change about to be applied must heed. */
-  readonly openOnCustomer: AnomalyFlag[];
-}
-
 const flagKey = (flag: { rule: string; subject: string }) => `${flag.rule}\u0000${flag.subject}`;
 
 /**
  * Evaluates the anomaly rules on an activity as it arrives (procedure step 8.2), inside the caller's
  * transaction and before the change can be applied, so a high-severity flag can hold the very request that
- * raised it. New flags are audited on the customer's chain.
+ * raised it. New flags are audited on the customer's chain. Answers every open flag on the customer now, the
+ * new ones included: what a change about to be applied must heed.
  */
 export async function raiseAnomalies(
   tx: Pick<Store, 'anomalyHistory' | 'recordAnomalyFlags' | 'appendAudit'>,
   activity: Activity,
   context: UseCaseContext,
-): Promise<RaisedAnomalies> {
+): Promise<AnomalyFlag[]> {
   const now = context.clock.now();
   const rules = context.policy.anomalyRules;
   const hoursAgo = (hours: number) => new Date(now.getTime() - hours * HOUR_MS).toISOString();
@@ -71,10 +65,5 @@ export async function raiseAnomalies(
       },
     })),
   );
-  return {
-    raised,
-    openOnCustomer: [...history.openFlags, ...raised].filter(
-      (flag) => flag.customerId === activity.customerId,
-    ),
-  };
+  return [...history.openFlags, ...raised].filter((flag) => flag.customerId === activity.customerId);
 }

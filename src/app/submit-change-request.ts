@@ -119,12 +119,12 @@ function submitInTransaction(
       { ...decisionContext(deps), now },
     );
     if (!received.ok) return received;
-    const anomalies = await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
+    const openFlags = await raiseAnomalies(tx, intakeActivity(received.value.request), deps);
     const checked = await escalateIfContactInUse(tx, received.value, deps);
     if (!checked.ok) return checked;
     const outcome = await applyWhenReady(tx, checked.value, deps, input.requester, {
       customer,
-      openFlags: anomalies.openOnCustomer,
+      openFlags,
     });
     if (!outcome.ok) return outcome;
     const saved = await saveOutcome(tx, outcome.value, null, deps);
