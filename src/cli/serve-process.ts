@@ -20,8 +20,8 @@ const logLine = (level: string) => (event: string, details: Record<string, unkno
   process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...details })}\n`);
 
 /**
- * Runs the HTTP API and/or the outbox worker, plus the periodic audit checkpoint, sweep and table upkeep, until stopped. Several
- * such processes may share one PostgreSQL database.
+ * Runs the HTTP API and/or the outbox worker, plus the periodic audit checkpoint, sweep and table upkeep, until
+ * stopped. Several such processes may share one PostgreSQL database.
  */
 export async function runProcess(
   runtime: Runtime,

@@ -82,8 +82,8 @@ const PREPARED_STATEMENTS_PER_CONNECTION = 256;
 
 /**
  * Makes a connection parse each parameterised statement once and reuse it by name, as Kysely sends every
- * statement unnamed: parsing, and planning until PostgreSQL settles on a generic plan, cost the server about
- * a third of its time per change request. Past the cap, statements go unnamed as before. A statement whose
+ * statement unnamed: parsing, and planning until PostgreSQL settles on a generic plan, took a third to a half
+ * of the server's time per change request. Past the cap, statements go unnamed as before. A statement whose
  * result changed shape under it (a migration added a column to a table it selects `*` from) fails once with
  * "cached plan must not change result type"; the connection then prepares afresh under new names.
  */
