@@ -32,6 +32,9 @@ export interface PropagationRun {
   readonly lagP50Ms: number;
   readonly lagP99Ms: number;
   readonly lagMaxMs: number;
+  /** Resident memory of the delivering process (the worker, or the server with its worker) as the load ended. */
+  readonly delivererRssMb: number | null;
+  readonly delivererPeakRssMb: number | null;
 }
 
 export interface PropagationSetup {
@@ -45,6 +48,8 @@ export interface PropagationSetup {
   readonly database: { url?: string; dataDir?: string };
   /** Called after the run, before the database is read (PGlite admits one process at a time). */
   readonly beforeReading?: () => Promise<void>;
+  /** The delivering process's resident memory now and at its peak, in MB. */
+  readonly delivererMemory: () => { rss: number | null; peak: number | null };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -104,6 +109,7 @@ export async function benchPropagation(setup: PropagationSetup): Promise<Propaga
   }
   while (inFlight > 0) await sleep(5);
   await sampler;
+  const memory = setup.delivererMemory();
   // A refused submission (say, two changes to one customer at once) is reported, not hidden, and does not
   // end the run: it writes nothing to propagate.
   if (failures > 0)
@@ -137,6 +143,8 @@ export async function benchPropagation(setup: PropagationSetup): Promise<Propaga
       lagP50Ms: Math.round(percentile(lags, 50)),
       lagP99Ms: Math.round(percentile(lags, 99)),
       lagMaxMs: Math.round(lags.at(-1) ?? 0),
+      delivererRssMb: memory.rss,
+      delivererPeakRssMb: memory.peak,
     };
   } finally {
     await opened.close();
@@ -147,11 +155,11 @@ export function propagationTable(runs: readonly PropagationRun[]): string {
   return [
     `Propagation to three loopback connected systems, ${LOAD_SECONDS} s of open-loop load at half the peak apply rate (targets: depth bounded, p99 lag commit → all acknowledged ≤ 500 ms)`,
     '',
-    '| engine | deployment | backlog drained | drain per second | target per second | applied per second | changes | refused | messages | max depth | mean depth first third | mean depth last third | drained after load ms | lag p50 ms | lag p99 ms | lag max ms |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | deployment | backlog drained | drain per second | target per second | applied per second | changes | refused | messages | max depth | mean depth first third | mean depth last third | drained after load ms | lag p50 ms | lag p99 ms | lag max ms | deliverer RSS MB | deliverer peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map(
       (r) =>
-        `| ${r.engine} | ${r.deployment} | ${r.backlog} | ${r.backlogPerSecond} | ${r.targetPerSecond} | ${r.appliedPerSecond} | ${r.changes} | ${r.refused} | ${r.messages} | ${r.maxDepth} | ${r.depthFirstThird} | ${r.depthLastThird} | ${r.drainAfterLoadMs} | ${r.lagP50Ms} | ${r.lagP99Ms} | ${r.lagMaxMs} |`,
+        `| ${r.engine} | ${r.deployment} | ${r.backlog} | ${r.backlogPerSecond} | ${r.targetPerSecond} | ${r.appliedPerSecond} | ${r.changes} | ${r.refused} | ${r.messages} | ${r.maxDepth} | ${r.depthFirstThird} | ${r.depthLastThird} | ${r.drainAfterLoadMs} | ${r.lagP50Ms} | ${r.lagP99Ms} | ${r.lagMaxMs} | ${r.delivererRssMb} | ${r.delivererPeakRssMb} |`,
     ),
   ].join('\n');
 }

@@ -207,6 +207,7 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
             apply,
             peakPerSecond,
             database: { url: database.url },
+            delivererMemory: () => memoryOf(worker.pid!),
           }),
         );
       } finally {
@@ -225,12 +226,13 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
           peakPerSecond,
           database: { dataDir: env.AMEND_DATA_DIR },
           beforeReading: () => stopAmend(server),
+          delivererMemory: () => memoryOf(server.pid!),
         }),
       );
     }
     const last = propagationRuns.at(-1)!;
     console.error(
-      `${engine} propagation at ${last.targetPerSecond}/s: max depth ${last.maxDepth}, lag p50 ${last.lagP50Ms} ms p99 ${last.lagP99Ms} ms`,
+      `${engine} propagation at ${last.targetPerSecond}/s: max depth ${last.maxDepth}, lag p50 ${last.lagP50Ms} ms p99 ${last.lagP99Ms} ms, deliverer RSS ${last.delivererRssMb} MB (peak ${last.delivererPeakRssMb})`,
     );
     if (database && process.env.BENCH_BULK !== '0')
       bulkRuns.push(
