@@ -4,7 +4,7 @@
 // CPU. Loopback only; bounded in time. Writes bench/results/<date>.json and .md and prints a markdown table.
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,11 +270,37 @@ async function customerIdsIn(url: string): Promise<string[]> {
 async function rawSql(url: string): Promise<Run> {
   const ids = await customerIdsIn(url);
   const pool = new pg.Pool({ connectionString: url, max: 8 });
+  // The rows an HTTP apply wrote, as templates: the change request (the whole aggregate in `body`) and its outbox
+  // messages, so the baseline writes the same rows of the same sizes.
+  const {
+    rows: [request],
+  } = await pool.query<{
+    id: string;
+    body: unknown;
+    state: string;
+    tier: string;
+    channel: string;
+    fields: string[];
+  }>(
+    `SELECT id, body, state, tier, channel, fields FROM change_request WHERE state = 'propagating' OR state = 'completed'
+     ORDER BY created_at DESC LIMIT 1`,
+  );
+  if (!request) throw new Error('no applied change request to copy for the raw-SQL baseline');
+  const { rows: messages } = await pool.query<{ destination: string; payload: unknown }>(
+    `SELECT destination, payload FROM outbox WHERE change_request_id = $1 AND kind = 'propagation'`,
+    [request.id],
+  );
   const raw = async () => {
     const customerId = ids[Math.floor(Math.random() * ids.length)]!;
+    const requestId = randomUUID();
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, body, fields)
+         VALUES ($1, $2, $3, $4, $5, 1, now(), now(), now() + interval '14 days', $6, $7)`,
+        [requestId, customerId, request.state, request.tier, request.channel, request.body, request.fields],
+      );
       // A sealed record is about 400 characters; the real write replaces it.
       await client.query(
         'UPDATE customer SET sealed = $1, version = version + 1, updated_at = now() WHERE id = $2',
@@ -295,8 +321,10 @@ async function rawSql(url: string): Promise<Run> {
       );
       await client.query('UPDATE audit_chain_head SET hash = $2 WHERE chain = $1', [customerId, 'x']);
       await client.query(
-        `INSERT INTO outbox (kind, destination, customer_id, sequence, payload, next_attempt_at, created_at) VALUES ('propagation', 'billing', $1, 1, '{}', now(), now()), ('propagation', 'marketing', $1, 1, '{}', now(), now())`,
-        [customerId],
+        `INSERT INTO outbox (kind, destination, customer_id, change_request_id, sequence, payload, next_attempt_at, created_at)
+         SELECT 'propagation', m.destination, $1, $2, 1, m.payload, now(), now()
+         FROM jsonb_to_recordset($3::jsonb) AS m (destination text, payload jsonb)`,
+        [customerId, requestId, JSON.stringify(messages)],
       );
       await client.query('COMMIT');
     } finally {
