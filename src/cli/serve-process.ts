@@ -31,11 +31,13 @@ const logLine = (level: string) => (event: string, details: Record<string, unkno
 const HEAP_GROWING_PERCENT = 20;
 
 /**
- * One full collection once started. V8 applies the growth rule only from its first full collection; until then
- * the heap may fill to a start-up limit sized from the machine's memory, and a server under load first
- * collected at ~140 MB used (320 MB resident). Start-up's garbage (migrations, module compilation) goes now.
+ * Keeps a long-running process's heap near what it uses, once it has started. The growth rule is read by V8 at
+ * each full collection, and applies only from the first one: until then the heap may fill to a start-up limit
+ * sized from the machine's memory (a server under load first collected at ~140 MB used, 320 MB resident). So
+ * one full collection now, which also drops start-up's garbage (migrations, module compilation).
  */
-function collectStartUpGarbage(): void {
+function keepHeapNearLiveSet(): void {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   setFlagsFromString('--expose-gc');
   (runInNewContext('gc') as () => void)();
   setFlagsFromString('--no-expose-gc');
@@ -51,8 +53,6 @@ export async function runProcess(
 ): Promise<RunningProcess> {
   const { config } = runtime;
   const log = logLine(config.logLevel);
-  // Read by V8 at each full collection, so it takes effect here, after start-up, for the life of the process.
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const worker = parts.isWorking
     ? createOutboxWorker({ ...runtime, systems: parts.systems, log, leaseMs: config.workerLeaseMs })
     : null;
@@ -113,7 +113,7 @@ export async function runProcess(
     );
     await server.listen({ host: config.host, port: config.port });
   }
-  collectStartUpGarbage();
+  keepHeapNearLiveSet();
 
   return {
     server,
