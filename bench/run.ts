@@ -282,7 +282,8 @@ async function rawSql(url: string): Promise<Run> {
     channel: string;
     fields: string[];
   }>(
-    `SELECT id, body, state, tier, channel, fields FROM change_request WHERE state = 'propagating' OR state = 'completed'
+    `SELECT id, body, state, tier, channel, fields FROM change_request AS request
+     WHERE EXISTS (SELECT FROM outbox WHERE change_request_id = request.id AND kind = 'propagation')
      ORDER BY created_at DESC LIMIT 1`,
   );
   if (!request) throw new Error('no applied change request to copy for the raw-SQL baseline');
