@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
+import { createFileFieldCipher } from '../src/adapters/field-cipher.ts';
 import { openDatabase } from '../src/store/database.ts';
+import { createStore } from '../src/store/store.ts';
 import { openTestDatabase, testEngine } from './support/test-database.ts';
 
 const run = promisify(execFile);
@@ -203,6 +206,52 @@ describe('amend CLI', () => {
     expect(fromEnvironment.stderr).toContain('AMEND_DATA_KEYS');
     expect(malformed.code).toBe(78);
     expect(malformed.stderr).toContain('AMEND_DATA_KEYS');
+  });
+
+  it('imports a file of many batches on worker threads: problems in file order, records readable, chains intact', async () => {
+    const file = join(workDir, 'many.csv');
+    // Names may not hold digits: row 123 is "Many Bcd".
+    const name = (i: number) =>
+      `Many ${String(i)
+        .replace(/\d/g, (d) => 'abcdefghij'[Number(d)]!)
+        .replace(/^./, (c) => c.toUpperCase())}`;
+    const rows = Array.from({ length: 3_500 }, (_, i) =>
+      i % 7 === 3
+        ? `${name(i)},not-an-email-${i},,,,,,`
+        : `${name(i)},many${i}@example.com,+61 4${String(10_000_000 + i).slice(-8)},${i} Tab\\Street,Carlton,VIC,3053,AU`,
+    );
+    writeFileSync(
+      file,
+      ['legal_name,email,phone,address_line1,locality,region,postcode,country', ...rows].join('\n'),
+    );
+    const result = await amend('import', file);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Read 3500 rows: imported 3000, rejected 500');
+    const lines = readFileSync(`${file}.errors.csv`, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => Number(line.split(',')[0]));
+    expect(lines).toEqual(Array.from({ length: 500 }, (_, k) => 7 * k + 3 + 2));
+
+    // The tampering test above left two chains broken; the imported chains must add no other problem.
+    const verified = await amend('audit', 'verify', '--json');
+    const report = JSON.parse(verified.stdout) as { entriesChecked: number; problems: { chain: string }[] };
+    expect(report.entriesChecked).toBeGreaterThanOrEqual(3_000);
+    expect(new Set(report.problems.map((problem) => problem.chain)).size).toBe(2);
+    await withDirectAccess(async (db) => {
+      const store = createStore(db, sha256Hex, createFileFieldCipher(join(workDir, 'data-keys.json')));
+      const last = await store.listCustomers({ limit: 2, email: 'MANY3499@example.com' });
+      expect(last.items).toHaveLength(1);
+      expect(last.items[0]).toMatchObject({
+        legalName: 'Many Dejj',
+        phone: '+61410003499',
+        postalAddress: { lines: ['3499 Tab\\Street'], locality: 'Carlton', postcode: '3053', country: 'AU' },
+      });
+      const trail = await store.listAudit({ chain: last.items[0]!.id, limit: 5 });
+      expect(trail.entries.map((entry) => entry.action)).toEqual(['customer.created']);
+      expect(trail.entries[0]!.details).toMatchObject({ source: 'import' });
+    });
   });
 
   it('refuses invalid configuration naming the variable', async () => {

@@ -1,7 +1,10 @@
+import type { AuditEntryDraft } from '../core/audit-types.ts';
+import type { Actor } from '../core/change-request-types.ts';
 import { newCustomer } from '../core/customer-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
-import type { Clock, IdSource, Store } from './ports.ts';
-import { registerCustomers } from './register-customers.ts';
+import type { FieldProblem } from '../core/field-validation-fns.ts';
+import type { Clock, EncodedNewCustomers, IdSource } from './ports.ts';
+import { customerCreatedEntries } from './register-customers.ts';
 
 /** One row of a customer import file, by column name. */
 export type ImportRow = Readonly<Record<string, string | undefined>>;
@@ -49,10 +52,12 @@ export const IMPORT_COLUMNS = [
 ] as const;
 
 const BATCH_SIZE = 1000;
-const PROGRESS_EVERY_ROWS = 1000;
-// Batches in flight at once: the next rows are validated and sealed while earlier batches commit, and the
-// database writes two batches on two connections. More only queue for the same cores.
-const BATCHES_IN_FLIGHT = 2;
+// Batches handed to the preparing threads and not yet written: enough that no thread waits for work while the
+// main thread reads and writes. Each holds a thousand rows, so memory stays flat whatever the file's size.
+const BATCHES_PREPARING = 8;
+// Batches committing at once: the database writes two on two connections while the next are prepared. More
+// only queue for the same cores.
+const BATCHES_COMMITTING = 2;
 const blank = (value: string | undefined) => value === undefined || value.trim() === '';
 
 function consent(value: string | undefined): boolean | undefined {
@@ -105,77 +110,133 @@ const COLUMN_OF_PATH: Readonly<Record<string, string>> = {
   communicationPreferences: 'consent_email',
 };
 
-type Deps = { readonly store: Pick<Store, 'transaction'>; readonly clock: Clock; readonly ids: IdSource };
+/** A batch of rows as read, with the file line of its first row (for the problems' line numbers). */
+export interface ImportBatch {
+  readonly firstLine: number;
+  readonly rows: readonly ImportRow[];
+}
+
+/** A batch validated: its valid rows sealed, hashed and encoded for the store, its invalid rows' problems. */
+export interface PreparedImportBatch {
+  readonly encoded: EncodedNewCustomers;
+  /** One list of problems per rejected row, in file order. */
+  readonly rejected: readonly (readonly ImportRowError[])[];
+}
+
+/** Prepares batches, elsewhere than the main thread in the CLI (worker threads), answering in any order. */
+export type PrepareImportBatch = (batch: ImportBatch) => Promise<PreparedImportBatch>;
+
+const IMPORT_ACTOR: Actor = { kind: 'system', id: 'import', role: null };
+
+function problemsOf(line: number, problems: readonly FieldProblem[]): ImportRowError[] {
+  return problems.map((problem) => {
+    const path = problem.path.replace(/\.\d+$/, '');
+    return {
+      line,
+      column: COLUMN_OF_PATH[path] ?? COLUMN_OF_PATH[path.split('.')[0]!] ?? path,
+      reason: problem.reason,
+      message: problem.message,
+    };
+  });
+}
 
 /**
- * Imports customers row by row: every value validated like a change request's, valid rows kept (in batches,
- * each batch one transaction with its audit entries), each invalid row reported with its line, column and fix.
+ * Validates each row like a change request's values and encodes the valid ones with the audit entries opening
+ * their chains. No I/O: the CPU-heavy part of an import (phone numbers, sealing, hashing), so it runs on worker
+ * threads while the main thread reads the file and writes earlier batches.
  */
-export async function importCustomers(
-  deps: Deps,
-  rows: AsyncIterable<ImportRow>,
-  listeners: ImportListeners = {},
-): Promise<ImportReport> {
-  let batch: Customer[] = [];
-  let rowsRead = 0;
-  let imported = 0;
-  let rejected = 0;
-  const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const customers = batch;
-    batch = [];
-    const committing = deps.store
-      .transaction((tx) =>
-        registerCustomers(tx, customers, { kind: 'system', id: 'import', role: null }, 'import'),
-      )
-      .then(
-        () => {
-          imported += customers.length;
-        },
-        (error: unknown) => {
-          failure ??= error;
-        },
-      )
-      .finally(() => inFlight.delete(committing));
-    inFlight.add(committing);
-    while (inFlight.size >= BATCHES_IN_FLIGHT) await Promise.race(inFlight);
-    if (failure !== undefined) throw failure;
-  };
-  const settle = async () => {
-    await flush();
-    await Promise.all(inFlight);
-    if (failure !== undefined) throw failure;
-  };
-  for await (const row of rows) {
-    rowsRead += 1;
-    const line = rowsRead + 1;
+export function prepareImportBatch(
+  batch: ImportBatch,
+  deps: {
+    readonly clock: Clock;
+    readonly ids: IdSource;
+    readonly encode: (
+      customers: readonly Customer[],
+      openingEntries: readonly AuditEntryDraft[],
+    ) => EncodedNewCustomers;
+  },
+): PreparedImportBatch {
+  const customers: Customer[] = [];
+  const rejected: ImportRowError[][] = [];
+  batch.rows.forEach((row, index) => {
     const built = newCustomer(inputFromRow(row), {
       id: deps.ids.newId(),
       now: deps.clock.now().toISOString(),
       source: 'import',
     });
-    if (built.ok) {
-      batch.push(built.value);
-      if (batch.length >= BATCH_SIZE) await flush();
-    } else {
+    if (built.ok) customers.push(built.value);
+    else rejected.push(problemsOf(batch.firstLine + index, built.error));
+  });
+  return {
+    encoded: deps.encode(customers, customerCreatedEntries(customers, IMPORT_ACTOR, 'import')),
+    rejected,
+  };
+}
+
+/**
+ * Imports customers row by row: every value validated like a change request's, valid rows kept (in batches,
+ * each batch one transaction with its audit entries), each invalid row reported with its line, column and fix,
+ * in file order.
+ */
+export async function importCustomers(
+  deps: {
+    readonly prepare: PrepareImportBatch;
+    /** Writes one prepared batch in one transaction: customers, their audit entries, or none of them. */
+    readonly write: (batch: EncodedNewCustomers) => Promise<void>;
+  },
+  rows: AsyncIterable<ImportRow>,
+  listeners: ImportListeners = {},
+): Promise<ImportReport> {
+  let rowsRead = 0;
+  let imported = 0;
+  let rejected = 0;
+  let read: ImportRow[] = [];
+  // In file order, so problems are reported in file order whichever thread finishes first.
+  const preparing: Promise<PreparedImportBatch>[] = [];
+  const committing = new Set<Promise<void>>();
+  let failure: unknown;
+  const writeNext = async () => {
+    const prepared = await preparing.shift()!;
+    for (const problems of prepared.rejected) {
       rejected += 1;
-      await listeners.onRejected?.(
-        built.error.map((problem) => {
-          const path = problem.path.replace(/\.\d+$/, '');
-          return {
-            line,
-            column: COLUMN_OF_PATH[path] ?? COLUMN_OF_PATH[path.split('.')[0]!] ?? path,
-            reason: problem.reason,
-            message: problem.message,
-          };
-        }),
-      );
+      await listeners.onRejected?.(problems);
     }
-    if (rowsRead % PROGRESS_EVERY_ROWS === 0) listeners.onProgress?.({ rowsRead, imported, rejected });
+    const { encoded } = prepared;
+    if (encoded.count > 0) {
+      const written = deps
+        .write(encoded)
+        .then(
+          () => {
+            imported += encoded.count;
+          },
+          (error: unknown) => {
+            failure ??= error;
+          },
+        )
+        .finally(() => committing.delete(written));
+      committing.add(written);
+      while (committing.size >= BATCHES_COMMITTING) await Promise.race(committing);
+    }
+    if (failure !== undefined) throw failure;
+    listeners.onProgress?.({ rowsRead, imported, rejected });
+  };
+  const handOver = async () => {
+    if (read.length === 0) return;
+    const prepared = deps.prepare({ firstLine: rowsRead - read.length + 2, rows: read });
+    prepared.catch(() => {}); // awaited in turn by writeNext; until then its failure is not unhandled
+    preparing.push(prepared);
+    read = [];
+    while (preparing.length >= BATCHES_PREPARING) await writeNext();
+  };
+  for await (const row of rows) {
+    rowsRead += 1;
+    read.push(row);
+    if (read.length >= BATCH_SIZE) await handOver();
   }
-  await settle();
+  await handOver();
+  while (preparing.length > 0) await writeNext();
+  await Promise.all(committing);
+  if (failure !== undefined) throw failure;
   const report = { rowsRead, imported, rejected };
   listeners.onProgress?.(report);
   return report;

@@ -772,6 +772,18 @@ export interface FieldCipher {
   blindIndex(kind: 'email' | 'phone', value: string): string;
 }
 
+/**
+ * New customers and the entries opening their audit chains as the store loads them: sealed, hashed and in COPY's
+ * text format, made by the store's `encodeNewCustomers` on a bulk import's worker threads, so that the main thread
+ * only reads the file and writes batches.
+ */
+export interface EncodedNewCustomers {
+  readonly count: number;
+  readonly customers: string;
+  readonly auditEntries: string;
+  readonly auditHeads: string;
+}
+
 /** Makes new API keys: the plaintext (shown once) and the digest that is stored. */
 export interface ApiKeyIssuer {
   issue(): { key: string; keyHash: string };

@@ -3,15 +3,13 @@ import type { Actor } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Store } from './ports.ts';
 
-/** Inserts new customers, each with a first audit entry opening its chain, in the caller's transaction. */
-export async function registerCustomers(
-  tx: Pick<Store, 'insertCustomers' | 'openAuditChains'>,
+/** The `customer.created` entries that open new customers' audit chains. */
+export function customerCreatedEntries(
   customers: readonly Customer[],
   actor: Actor,
   source: string,
-): Promise<void> {
-  await tx.insertCustomers(customers);
-  const drafts: AuditEntryDraft[] = customers.map((customer) => ({
+): AuditEntryDraft[] {
+  return customers.map((customer) => ({
     chain: customer.id,
     occurredAt: customer.createdAt,
     actor,
@@ -24,5 +22,15 @@ export async function registerCustomers(
         .map(([group]) => group),
     },
   }));
-  await tx.openAuditChains(drafts);
+}
+
+/** Inserts new customers, each with a first audit entry opening its chain, in the caller's transaction. */
+export async function registerCustomers(
+  tx: Pick<Store, 'insertCustomers' | 'openAuditChains'>,
+  customers: readonly Customer[],
+  actor: Actor,
+  source: string,
+): Promise<void> {
+  await tx.insertCustomers(customers);
+  await tx.openAuditChains(customerCreatedEntries(customers, actor, source));
 }

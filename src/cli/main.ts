@@ -20,7 +20,7 @@ import {
   buildConnectedSystems,
   loadConnectedSystemsFile,
 } from '../adapters/connectors/connected-systems-config.ts';
-import { addDataKey } from '../adapters/field-cipher.ts';
+import { addDataKey, loadOrCreateDataKeys } from '../adapters/field-cipher.ts';
 import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
 import {
@@ -29,7 +29,7 @@ import {
   type ImportRowError,
   importCustomers,
 } from '../app/import-customers.ts';
-import type { ConnectedSystem } from '../app/ports.ts';
+import type { ConnectedSystem, EncodedNewCustomers } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
 import { resealAllCustomers } from '../app/rotate-data-keys.ts';
@@ -39,9 +39,11 @@ import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
 import { monthlyReportRows } from '../core/monthly-report-fns.ts';
 import type { DomainError, Result } from '../core/result.ts';
 import type { DemoCredentials } from '../demo/seed-demo-data.ts';
+import { writeEncodedNewCustomers } from '../store/customer-repo.ts';
 import { migrate } from '../store/migrate.ts';
 import { keepTablesTidy } from '../store/upkeep.ts';
 import { loadConfig } from './config.ts';
+import { startImportWorkers } from './import-workers.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
 import { runProcess, stopOnSignal } from './serve-process.ts';
 
@@ -300,8 +302,12 @@ program
         for (const problem of problems) if (!errorsOut.csv.write(problem)) await once(errorsOut.csv, 'drain');
       };
       let report: Awaited<ReturnType<typeof importCustomers>>;
+      const workers = startImportWorkers(
+        runtime.config.dataKeys ?? loadOrCreateDataKeys(runtime.config.dataKeysFile),
+      );
       try {
-        report = await importCustomers(runtime, rows, {
+        const write = (batch: EncodedNewCustomers) => writeEncodedNewCustomers(runtime.database, batch);
+        report = await importCustomers({ prepare: workers.prepare, write }, rows, {
           onProgress: (progress) =>
             bar.update(input.bytesRead, {
               rows: progress.rowsRead,
@@ -318,6 +324,8 @@ program
           code: 'IMPORT.FILE_INVALID',
           message: `${file} is not a readable CSV file: ${error instanceof Error ? error.message : String(error)}`,
         });
+      } finally {
+        await workers.close();
       }
       bar.update(total);
       bar.stop();

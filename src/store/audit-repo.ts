@@ -12,7 +12,7 @@ import type {
 } from '../core/audit-types.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import { pageOf } from './page-fns.ts';
-import { iso, json, parsed } from './row-fns.ts';
+import { copyText, iso, json, parsed } from './row-fns.ts';
 import type { AuditEntryTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -21,9 +21,8 @@ export interface StoredAuditEntry extends AuditEntry {
   readonly id: number;
 }
 
-/** The columns an entry is read from; its hashed text is for verification and stays in the database. */
-export const AUDIT_ENTRY_COLUMNS = [
-  'id',
+/** An entry's own columns; the database numbers it (`id`) and keeps the text it was hashed from beside them. */
+const AUDIT_ENTRY_VALUE_COLUMNS = [
   'chain',
   'seq',
   'occurred_at',
@@ -34,6 +33,13 @@ export const AUDIT_ENTRY_COLUMNS = [
   'prev_hash',
   'hash',
 ] as const;
+
+/** The columns an entry is read from; its hashed text is for verification and stays in the database. */
+export const AUDIT_ENTRY_COLUMNS = ['id', ...AUDIT_ENTRY_VALUE_COLUMNS] as const;
+
+/** The columns an append writes, in COPY's order. */
+export const AUDIT_ENTRY_INSERT_COLUMNS = [...AUDIT_ENTRY_VALUE_COLUMNS, 'hashed_json'] as const;
+export const AUDIT_CHAIN_HEAD_COLUMNS = ['chain', 'seq', 'hash'] as const;
 
 export function auditEntryFromRow(
   row: Pick<Selectable<AuditEntryTable>, (typeof AUDIT_ENTRY_COLUMNS)[number]>,
@@ -86,6 +92,78 @@ export async function findAuditEntry(db: Executor, id: number): Promise<StoredAu
   return row ? auditEntryFromRow(row) : null;
 }
 
+/** Drafts grouped by chain, values to seal sealed, details as jsonb will store them (hashed as stored). */
+function draftsByChain(
+  drafts: readonly AuditEntryDraft[],
+  cipher: FieldCipher,
+): Map<string, AuditEntryDraft[]> {
+  const byChain = new Map<string, AuditEntryDraft[]>();
+  for (const draft of drafts) {
+    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes. Most
+    // details hold nothing to seal, and a replacer would cost every one of them a call per member.
+    const text = JSON.stringify(draft.details);
+    const stored = {
+      ...draft,
+      details: JSON.parse(
+        text.includes('"$seal"')
+          ? JSON.stringify(draft.details, (_key, value) =>
+              isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
+            )
+          : text,
+      ) as Record<string, unknown>,
+    };
+    const chainDrafts = byChain.get(draft.chain);
+    if (chainDrafts) chainDrafts.push(stored);
+    else byChain.set(draft.chain, [stored]);
+  }
+  return byChain;
+}
+
+/** Chains the drafts onto their heads: the entries, as rows to insert, and each chain's new head. */
+function chainedRows(
+  heads: readonly ChainHead[],
+  byChain: ReadonlyMap<string, readonly AuditEntryDraft[]>,
+  sha256: Sha256Hex,
+) {
+  const hashed = heads.flatMap((head) => chainEntries(head, byChain.get(head.chain) ?? [], sha256));
+  const newHeads = [...new Map(hashed.map((entry) => [entry.chain, entry])).values()].map((entry) => ({
+    chain: entry.chain,
+    seq: entry.seq,
+    hash: entry.hash,
+  }));
+  const rows = hashed.map((entry) => ({
+    chain: entry.chain,
+    seq: entry.seq,
+    occurred_at: entry.occurredAt,
+    actor: entry.actor,
+    action: entry.action,
+    change_request_id: entry.changeRequestId,
+    details: entry.details,
+    prev_hash: entry.prevHash,
+    hash: entry.hash,
+    hashed_json: entry.hashedJson,
+  }));
+  return { hashed, rows, newHeads };
+}
+
+/**
+ * The first entries of chains nobody has written to, hashed, in COPY's text format, with their heads: the CPU
+ * half of opening chains, which a bulk import does on worker threads.
+ */
+export function encodeNewAuditChains(
+  drafts: readonly AuditEntryDraft[],
+  sha256: Sha256Hex,
+  cipher: FieldCipher,
+): { readonly entries: string; readonly heads: string } {
+  const byChain = draftsByChain(drafts, cipher);
+  const heads = [...byChain.keys()].sort().map((chain) => ({ chain, seq: 0, hash: GENESIS_HASH }));
+  const { rows, newHeads } = chainedRows(heads, byChain, sha256);
+  return {
+    entries: copyText(AUDIT_ENTRY_INSERT_COLUMNS, rows),
+    heads: copyText(AUDIT_CHAIN_HEAD_COLUMNS, newHeads),
+  };
+}
+
 /**
  * Appends drafts to their chains inside the caller's transaction. Locks only the heads of the chains
  * touched (in chain order, so two writers cannot deadlock), never a global row.
@@ -98,21 +176,7 @@ export async function appendAuditEntries(
   chains: 'existing or new' | 'all new' = 'existing or new',
 ): Promise<AuditEntry[]> {
   if (drafts.length === 0) return [];
-  const byChain = new Map<string, AuditEntryDraft[]>();
-  for (const draft of drafts) {
-    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
-    const stored = {
-      ...draft,
-      details: JSON.parse(
-        JSON.stringify(draft.details, (_key, value) =>
-          isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
-        ),
-      ) as Record<string, unknown>,
-    };
-    const chainDrafts = byChain.get(draft.chain);
-    if (chainDrafts) chainDrafts.push(stored);
-    else byChain.set(draft.chain, [stored]);
-  }
+  const byChain = draftsByChain(drafts, cipher);
   const names = [...byChain.keys()].sort();
   // Sorted, so two transactions lock shared heads in the same order.
   const heads: ChainHead[] =
@@ -126,26 +190,13 @@ export async function appendAuditEntries(
             ON CONFLICT (chain) DO UPDATE SET chain = excluded.chain
             RETURNING chain, seq, hash`.execute(db)
         ).rows;
-  const entries = heads.flatMap((head) => chainEntries(head, byChain.get(head.chain) ?? [], sha256));
-  const newHeads = [...new Map(entries.map((entry) => [entry.chain, entry])).values()];
-  const rows = entries.map((entry) => ({
-    chain: entry.chain,
-    seq: entry.seq,
-    occurred_at: entry.occurredAt,
-    actor: entry.actor,
-    action: entry.action,
-    change_request_id: entry.changeRequestId,
-    details: entry.details,
-    prev_hash: entry.prevHash,
-    hash: entry.hash,
-    hashed_json: entry.hashedJson,
-  }));
+  const { hashed, rows, newHeads } = chainedRows(heads, byChain, sha256);
   const inserted = sql`
     INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
     SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json
     FROM json_populate_recordset(NULL::audit_entry, ${JSON.stringify(rows)}::json)
     RETURNING id`;
-  const moved = JSON.stringify(newHeads.map((e) => ({ chain: e.chain, seq: e.seq, hash: e.hash })));
+  const moved = JSON.stringify(newHeads);
   // One round trip for the entries and their heads (a data-modifying CTE always runs to completion). New chains'
   // heads are written once, as they end; a key that exists already fails the transaction, as it should. The
   // planner guesses 100 rows for json_populate_recordset and so joined the heads by a sequential scan of every
@@ -161,7 +212,7 @@ export async function appendAuditEntries(
         FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json) AS moved
         WHERE head.chain = moved.chain AND head.chain = ANY(${names}::text[])`
   ).execute(db);
-  return entries.map(({ hashedJson: _, ...entry }) => entry);
+  return hashed.map(({ hashedJson: _, ...entry }) => entry);
 }
 
 export interface AuditFilter {

@@ -1,8 +1,11 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { FieldCipher } from '../app/ports.ts';
+import type { EncodedNewCustomers, FieldCipher } from '../app/ports.ts';
+import type { AuditEntryDraft, Sha256Hex } from '../core/audit-types.ts';
 import type { Customer } from '../core/customer-types.ts';
+import { AUDIT_CHAIN_HEAD_COLUMNS, AUDIT_ENTRY_INSERT_COLUMNS, encodeNewAuditChains } from './audit-repo.ts';
+import type { AmendDatabase } from './database.ts';
 import { pageOf } from './page-fns.ts';
-import { iso, isoOrNull, json, parsed } from './row-fns.ts';
+import { copyText, iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { CustomerTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -174,31 +177,83 @@ export async function updateCustomerIfVersion(
   return Number(result.numUpdatedRows) === 1;
 }
 
+/** The columns a new customer is written with, in COPY's order; its clear personal columns stay null. */
+const NEW_CUSTOMER_COLUMNS = [
+  'id',
+  'version',
+  'sealed',
+  'key_id',
+  'email_index',
+  'phone_index',
+  'communication_preferences',
+  'confirmed_at',
+  'security_hold',
+  'created_at',
+  'updated_at',
+] as const;
+
+const newCustomerRow = (customer: Customer, cipher: FieldCipher) => ({
+  id: customer.id,
+  version: customer.version,
+  ...sealedColumns(customer, cipher),
+  // Objects, not JSON text: in a JSON batch they become jsonb values, not jsonb strings; COPY writes them as JSON.
+  communication_preferences: customer.communicationPreferences,
+  confirmed_at: customer.confirmedAt,
+  security_hold: customer.freeze ?? null,
+  created_at: customer.createdAt,
+  updated_at: customer.updatedAt,
+});
+
 export async function insertCustomers(
   db: Executor,
   cipher: FieldCipher,
   customers: readonly Customer[],
 ): Promise<void> {
   if (customers.length === 0) return;
-  // One JSON parameter for the batch, not a parameter per value: a bulk import's batch of a thousand customers
-  // was 19,000 parameters to bind on our side and to parse on the database's. The clear personal columns stay null.
-  const rows = customers.map((customer) => ({
-    id: customer.id,
-    version: customer.version,
-    ...sealedColumns(customer, cipher),
-    // Objects, not JSON text: the batch is one JSON document, so these become jsonb values, not jsonb strings.
-    communication_preferences: customer.communicationPreferences,
-    confirmed_at: customer.confirmedAt,
-    security_hold: customer.freeze ?? null,
-    created_at: customer.createdAt,
-    updated_at: customer.updatedAt,
-  }));
+  // One JSON parameter for the batch, not a parameter per value: a batch of a thousand customers was 19,000
+  // parameters to bind on our side and to parse on the database's.
+  const rows = JSON.stringify(customers.map((customer) => newCustomerRow(customer, cipher)));
   await sql`
     INSERT INTO customer (id, version, sealed, key_id, email_index, phone_index, communication_preferences,
       confirmed_at, security_hold, created_at, updated_at)
     SELECT id, version, sealed, key_id, email_index, phone_index, communication_preferences, confirmed_at,
       security_hold, created_at, updated_at
-    FROM json_populate_recordset(NULL::customer, ${JSON.stringify(rows)}::json)`.execute(db);
+    FROM json_populate_recordset(NULL::customer, ${rows}::json)`.execute(db);
+}
+
+/**
+ * New customers and the entries opening their audit chains, sealed, hashed and in COPY's text format, without
+ * touching the database: the CPU half of registering them, which a bulk import does on worker threads.
+ */
+export function encodeNewCustomers(
+  customers: readonly Customer[],
+  openingEntries: readonly AuditEntryDraft[],
+  cipher: FieldCipher,
+  sha256: Sha256Hex,
+): EncodedNewCustomers {
+  const audit = encodeNewAuditChains(openingEntries, sha256, cipher);
+  return {
+    count: customers.length,
+    customers: copyText(
+      NEW_CUSTOMER_COLUMNS,
+      customers.map((customer) => newCustomerRow(customer, cipher)),
+    ),
+    auditEntries: audit.entries,
+    auditHeads: audit.heads,
+  };
+}
+
+/** Writes what `encodeNewCustomers` made, customers and audit entries in one transaction. */
+export async function writeEncodedNewCustomers(
+  database: Pick<AmendDatabase, 'copyInTransaction'>,
+  encoded: EncodedNewCustomers,
+): Promise<void> {
+  if (encoded.count === 0) return;
+  await database.copyInTransaction([
+    { table: 'customer', columns: NEW_CUSTOMER_COLUMNS, text: encoded.customers },
+    { table: 'audit_entry', columns: AUDIT_ENTRY_INSERT_COLUMNS, text: encoded.auditEntries },
+    { table: 'audit_chain_head', columns: AUDIT_CHAIN_HEAD_COLUMNS, text: encoded.auditHeads },
+  ]);
 }
 
 export async function countCustomers(db: Executor): Promise<number> {

@@ -10,3 +10,29 @@ export const json = (value: unknown): string => JSON.stringify(value ?? null);
 /** jsonb comes back parsed from node-postgres and PGlite alike; tolerate text for safety. */
 export const parsed = <T>(value: unknown): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
+
+const COPY_SPECIAL = /[\\\n\r\t]/g;
+const HAS_COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_ESCAPES: Readonly<Record<string, string>> = {
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/** One value as COPY's text format reads it: `\N` for null, objects as JSON (jsonb), special characters escaped. */
+function copyValue(value: unknown): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // Most values (ids, hashes, sealed base64, timestamps) have nothing to escape: testing is cheaper than replacing.
+  return HAS_COPY_SPECIAL.test(text)
+    ? text.replace(COPY_SPECIAL, (character) => COPY_ESCAPES[character]!)
+    : text;
+}
+
+/** Rows in COPY's text format (one line each, values tab-separated in the order of `columns`). */
+export function copyText<Row>(columns: readonly (keyof Row & string)[], rows: readonly Row[]): string {
+  const lines: string[] = [];
+  for (const row of rows) lines.push(columns.map((column) => copyValue(row[column])).join('\t'));
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+}
