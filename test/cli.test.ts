@@ -44,6 +44,15 @@ async function withDirectAccess(work: (db: Awaited<ReturnType<typeof openDatabas
   }
 }
 
+async function countCustomers(): Promise<number> {
+  let count = 0;
+  await withDirectAccess(async (db) => {
+    count = (await sql<{ count: number }>`SELECT count(*)::int AS count FROM customer`.execute(db)).rows[0]!
+      .count;
+  });
+  return count;
+}
+
 beforeAll(async () => {
   env = {
     PATH: process.env.PATH,
@@ -111,6 +120,16 @@ describe('amend CLI', () => {
     expect(refused.code).toBe(66);
     expect(refused.stderr).toContain('no legal_name column');
     expect(existsSync(`${headerless}.errors.csv`)).toBe(false);
+  });
+
+  it('stops at a malformed line, naming the file and what was kept', async () => {
+    const file = join(workDir, 'malformed.csv');
+    writeFileSync(file, 'legal_name,email\nAna Example,ana.m@example.com\n"Unclosed,quote@example.com\n');
+    const result = await amend('import', file);
+    expect(result.code).toBe(66);
+    expect(result.stderr).toContain(`${file} is not a readable CSV file`);
+    expect(result.stderr).toContain('imported 0, rejected 0');
+    expect(result.stderr).toContain('IMPORT.FILE_INVALID');
   });
 
   it('refuses a missing file with a message naming the fix', async () => {
@@ -251,6 +270,53 @@ describe('amend CLI', () => {
       const trail = await store.listAudit({ chain: last.items[0]!.id, limit: 5 });
       expect(trail.entries.map((entry) => entry.action)).toEqual(['customer.created']);
       expect(trail.entries[0]!.details).toMatchObject({ source: 'import' });
+    });
+  });
+
+  it('stops an import the database refuses part-way, keeping whole batches only and saying how many', async () => {
+    const file = join(workDir, 'refused.csv');
+    const rows = Array.from({ length: 3_000 }, (_, i) => `Refused Person,refused${i}@example.com`);
+    writeFileSync(file, ['legal_name,email', ...rows].join('\n'));
+    // The database refuses one customer of the second batch, as a full disk or a lost server would refuse a write.
+    const cipher = createFileFieldCipher(join(workDir, 'data-keys.json'));
+    const refusedIndex = cipher.blindIndex('email', 'refused1500@example.com');
+    await withDirectAccess(async (db) => {
+      await sql
+        .raw(`CREATE FUNCTION import_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN
+            IF NEW.email_index = '${refusedIndex}' THEN RAISE EXCEPTION 'no space left (test)'; END IF;
+            RETURN NEW;
+          END $$`)
+        .execute(db);
+      await sql`CREATE TRIGGER import_fault BEFORE INSERT ON customer FOR EACH ROW EXECUTE FUNCTION import_fault()`.execute(
+        db,
+      );
+    });
+    const before = await countCustomers();
+    const startedAt = new Date();
+    const result = await amend('import', file);
+    await withDirectAccess(async (db) => {
+      await sql`DROP TRIGGER import_fault ON customer`.execute(db);
+      await sql`DROP FUNCTION import_fault()`.execute(db);
+    });
+    expect(result.code).toBe(69);
+    expect(result.stderr).toContain('The import stopped: no space left (test)');
+    expect(result.stderr).toContain('SERVICE.UNAVAILABLE');
+    // Batches beside the refused one may have committed or not; the count said is exactly what was kept.
+    const said = Number(/imported (\d+), rejected 0; each batch/.exec(result.stderr)?.[1]);
+    expect(said % 1_000).toBe(0);
+    expect(said).toBeLessThanOrEqual(2_000);
+    expect((await countCustomers()) - before).toBe(said);
+    await withDirectAccess(async (db) => {
+      const store = createStore(db, sha256Hex, cipher);
+      expect((await store.listCustomers({ limit: 1, email: 'refused1500@example.com' })).items).toEqual([]);
+      expect((await store.listCustomers({ limit: 1, email: 'refused1001@example.com' })).items).toEqual([]);
+      const unaudited = await sql<{ count: number }>`
+        SELECT count(*)::int AS count FROM customer
+        WHERE created_at >= ${startedAt} AND NOT EXISTS (SELECT 1 FROM audit_entry WHERE chain = customer.id::text AND action = 'customer.created')`.execute(
+        db,
+      );
+      expect(unaudited.rows[0]!.count).toBe(0);
     });
   });
 

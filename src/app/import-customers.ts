@@ -174,9 +174,23 @@ export function prepareImportBatch(
 }
 
 /**
+ * An import that stopped part-way (the file turned unreadable, the database went away, a worker died): `report`
+ * counts what was kept, exactly, as every batch in flight had settled. Each batch was kept whole, customers
+ * with their audit entries, or not at all.
+ */
+export class ImportInterrupted extends Error {
+  constructor(
+    readonly report: ImportReport,
+    override readonly cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+/**
  * Imports customers row by row: every value validated like a change request's, valid rows kept (in batches,
  * each batch one transaction with its audit entries), each invalid row reported with its line, column and fix,
- * in file order.
+ * in file order. Fails with `ImportInterrupted`.
  */
 export async function importCustomers(
   deps: {
@@ -228,15 +242,20 @@ export async function importCustomers(
     read = [];
     while (preparing.length >= BATCHES_PREPARING) await writeNext();
   };
-  for await (const row of rows) {
-    rowsRead += 1;
-    read.push(row);
-    if (read.length >= BATCH_SIZE) await handOver();
+  try {
+    for await (const row of rows) {
+      rowsRead += 1;
+      read.push(row);
+      if (read.length >= BATCH_SIZE) await handOver();
+    }
+    await handOver();
+    while (preparing.length > 0) await writeNext();
+    await Promise.all(committing);
+    if (failure !== undefined) throw failure;
+  } catch (error) {
+    await Promise.allSettled(committing);
+    throw new ImportInterrupted({ rowsRead, imported, rejected }, failure ?? error);
   }
-  await handOver();
-  while (preparing.length > 0) await writeNext();
-  await Promise.all(committing);
-  if (failure !== undefined) throw failure;
   const report = { rowsRead, imported, rejected };
   listeners.onProgress?.(report);
   return report;

@@ -12,7 +12,7 @@ import {
 import { pipeline } from 'node:stream/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { stringify as csvStream } from 'csv-stringify';
 import { stringify } from 'csv-stringify/sync';
 import { apiKeyIssuer } from '../adapters/api-keys.ts';
@@ -25,6 +25,7 @@ import { buildMonthlyReport } from '../app/build-monthly-report.ts';
 import { replayDeadLetter, retryDeadLetter } from '../app/handle-dead-letter.ts';
 import {
   IMPORT_COLUMNS,
+  ImportInterrupted,
   type ImportRow,
   type ImportRowError,
   importCustomers,
@@ -320,10 +321,24 @@ program
         await errorsOut.written;
       } catch (error) {
         bar.stop();
-        exitWith({
-          code: 'IMPORT.FILE_INVALID',
-          message: `${file} is not a readable CSV file: ${error instanceof Error ? error.message : String(error)}`,
-        });
+        if (!(error instanceof ImportInterrupted)) throw error;
+        errorsOut.csv?.end();
+        await errorsOut.written?.catch(() => {});
+        const { report: kept, cause } = error;
+        const sofar = `Read ${kept.rowsRead} rows: imported ${kept.imported}, rejected ${kept.rejected}${kept.rejected > 0 ? ` (listed in ${errorsFile})` : ''}; each batch of up to 1,000 rows was imported whole, with its audit entries, or not at all.`;
+        const isFileFault =
+          cause instanceof CsvError || (cause as NodeJS.ErrnoException | undefined)?.path === file;
+        exitWith(
+          isFileFault
+            ? {
+                code: 'IMPORT.FILE_INVALID',
+                message: `${file} is not a readable CSV file: ${error.message}. ${sofar}`,
+              }
+            : {
+                code: 'SERVICE.UNAVAILABLE',
+                message: `The import stopped: ${error.message}. ${sofar} The customers imported stay; fix the cause before importing the rest.`,
+              },
+        );
       } finally {
         await workers.close();
       }
