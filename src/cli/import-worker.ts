@@ -17,9 +17,6 @@ parentPort!.on('message', ({ id, batch }: { id: number; batch: ImportBatch }) =>
   try {
     parentPort!.postMessage({ id, prepared: prepareImportBatch(batch, deps) });
   } catch (error) {
-    parentPort!.postMessage({
-      id,
-      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-    });
+    parentPort!.postMessage({ id, error: error instanceof Error ? error.message : String(error) });
   }
 });
