@@ -99,17 +99,13 @@ function draftsByChain(
 ): Map<string, AuditEntryDraft[]> {
   const byChain = new Map<string, AuditEntryDraft[]>();
   for (const draft of drafts) {
-    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes. Most
-    // details hold nothing to seal, and a replacer would cost every one of them a call per member.
-    const text = JSON.stringify(draft.details);
+    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
     const stored = {
       ...draft,
       details: JSON.parse(
-        text.includes('"$seal"')
-          ? JSON.stringify(draft.details, (_key, value) =>
-              isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
-            )
-          : text,
+        JSON.stringify(draft.details, (_key, value) =>
+          isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
+        ),
       ) as Record<string, unknown>,
     };
     const chainDrafts = byChain.get(draft.chain);

@@ -79,7 +79,6 @@ async function openPostgres(url: string, poolSize: number): Promise<AmendDatabas
         client.release();
       }
     },
-    // The lock lives on a connection of its own, so the migration itself can use the pool, whatever its size.
     copyInTransaction: async (copies) => {
       const client = await pool.connect();
       let failure: unknown;
@@ -100,6 +99,7 @@ async function openPostgres(url: string, poolSize: number): Promise<AmendDatabas
         client.release(failure instanceof Error ? failure : undefined);
       }
     },
+    // The lock lives on a connection of its own, so the migration itself can use the pool, whatever its size.
     withMigrationLock: async (work) => {
       const client = new pg.Client({ connectionString: url, application_name: 'amend-migrate' });
       await client.connect();
@@ -177,7 +177,6 @@ async function openPGlite(dataDir: string): Promise<AmendDatabase> {
           throw error;
         }
       }),
-    // One process owns a PGlite data folder, so there is nobody to lock out.
     copyInTransaction: (copies) =>
       db.connection().execute(async () => {
         try {
@@ -190,6 +189,7 @@ async function openPGlite(dataDir: string): Promise<AmendDatabase> {
           throw error;
         }
       }),
+    // One process owns a PGlite data folder, so there is nobody to lock out.
     withMigrationLock: (work) => work(),
     close: () => db.destroy(),
   };
