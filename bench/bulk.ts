@@ -222,7 +222,7 @@ export async function benchBulk(
       `bulk import: ${importRows} rows in ${round(importSeconds)} s; COPY ${round(copySeconds)} s`,
     );
 
-    // Every `amend` command pays the same start-up (tsx, migrations check); measured once and left out.
+    // Every `amend` command pays the same start-up (bundle, migrations check); measured once and left out.
     const startup = await timedAmend(
       ['report', '--month', '2000-01', '--format', 'json', '--out', join(work, 'e.json')],
       env,

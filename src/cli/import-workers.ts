@@ -3,9 +3,14 @@ import { Worker } from 'node:worker_threads';
 import type { DataKeyFile } from '../adapters/field-cipher.ts';
 import type { ImportBatch, PreparedImportBatch, PrepareImportBatch } from '../app/import-customers.ts';
 
-// tsx runs the worker's TypeScript as it runs the CLI's: a thread does not inherit the main thread's loader.
-const RUN_TS = new URL('../../bin/run-ts.js', import.meta.url);
-const WORKER = new URL('./import-worker.ts', import.meta.url).pathname;
+// From the bundle (dist/cli, see bin/bundle.js) the worker is the JavaScript beside it. From the sources (the
+// tests), tsx runs its TypeScript: a thread does not inherit the main thread's loader.
+const WORKER = import.meta.url.endsWith('.ts')
+  ? {
+      file: new URL('../../bin/run-ts.js', import.meta.url),
+      argv: [new URL('./import-worker.ts', import.meta.url).pathname],
+    }
+  : { file: new URL('./import-worker.mjs', import.meta.url), argv: [] };
 
 export interface ImportWorkers {
   readonly prepare: PrepareImportBatch;
@@ -29,7 +34,7 @@ export function startImportWorkers(
   let nextId = 0;
   const threads = Array.from({ length: count }, () => {
     const waiting = new Map<number, Waiting>();
-    const worker = new Worker(RUN_TS, { argv: [WORKER], workerData: { dataKeys } });
+    const worker = new Worker(WORKER.file, { argv: WORKER.argv, workerData: { dataKeys } });
     const thread: { worker: Worker; waiting: Map<number, Waiting>; stopped?: Error } = { worker, waiting };
     const failAll = (error: Error) => {
       thread.stopped ??= error;

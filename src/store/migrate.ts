@@ -3,7 +3,8 @@ import { sql } from 'kysely';
 import { backfillAuditHashedJson } from './audit-repo.ts';
 import type { AmendDatabase } from './database.ts';
 
-const MIGRATIONS_DIR = new URL('./migrations/', import.meta.url);
+// From the sources (src/store) or the bundle (dist/cli): both two folders below the package.
+const MIGRATIONS_DIR = new URL('../../src/store/migrations/', import.meta.url);
 
 export interface MigrationReport {
   readonly applied: string[];

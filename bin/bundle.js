@@ -1,0 +1,65 @@
+// The CLI runs from a bundle of its TypeScript sources (dist/cli), built with esbuild on first use and again
+// whenever a source is newer than the bundle. A bundle rather than tsx at run time: tsx's loader thread and
+// per-module transforms cost a server about 45 MB, and each import thread needs a loader of its own. Lazy
+// imports (the demo's faker, the PDF renderer) stay lazy as split chunks.
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+// The sources each bundle was built from, and when: the bundle is current while none is newer or gone.
+const stamp = `${root}dist/sources.json`;
+export const bundleEntry = new URL('../dist/cli/main.mjs', import.meta.url);
+
+export function bundleIsCurrent() {
+  try {
+    const { builtAt, sources } = JSON.parse(readFileSync(stamp, 'utf8'));
+    return sources.every((source) => statSync(root + source).mtimeMs <= builtAt);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Builds the bundle. Several processes may build at once (a test suite starting many): each file is written
+ * whole and renamed into place, chunks before the entries that import them, so a reader never sees half a
+ * build. Chunks are content-named and never deleted here, so a running server's lazy import still finds its own.
+ */
+export async function buildBundle() {
+  const builtAt = Date.now();
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: ['src/cli/main.ts', 'src/cli/import-worker.ts'],
+    // Beside the sources' depth (src/<folder>/), so paths to the package's own files (policy/, migrations)
+    // resolve the same from either.
+    outdir: 'dist/cli',
+    outExtension: { '.js': '.mjs' },
+    chunkNames: '[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    metafile: true,
+    write: false,
+    logLevel: 'error',
+  });
+  const entries = new Set(['main.mjs', 'import-worker.mjs'].map((name) => `${root}dist/cli/${name}`));
+  const files = [...result.outputFiles].sort(
+    (a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)),
+  );
+  for (const file of files) writeWhole(file.path, file.contents);
+  writeWhole(stamp, JSON.stringify({ builtAt, sources: Object.keys(result.metafile.inputs) }));
+}
+
+function writeWhole(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, contents);
+  renameSync(partial, path);
+}
+
+// `npm run build`: build now, e.g. for an image whose package folder is read-only at run time.
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildBundle();
