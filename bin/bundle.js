@@ -15,6 +15,7 @@ export const bundleEntry = new URL('../dist/cli/main.mjs', import.meta.url);
 export function bundleIsCurrent() {
   try {
     const { builtAt, sources } = JSON.parse(readFileSync(stamp, 'utf8'));
+    statSync(bundleEntry); // a bundle half deleted is not current either
     return sources.every((source) => statSync(root + source).mtimeMs <= builtAt);
   } catch {
     return false;

@@ -27,6 +27,10 @@ describe('the CLI bundle', () => {
       execFileSync(process.execPath, [join(copy, 'bin/amend.js'), '--help'], { encoding: 'utf8' }),
     ).toContain('Usage: amend');
     expect(bundler.bundleIsCurrent()).toBe(true);
+    rmSync(join(copy, 'dist/cli/main.mjs'));
+    expect(bundler.bundleIsCurrent()).toBe(false);
+    await bundler.buildBundle();
+    expect(bundler.bundleIsCurrent()).toBe(true);
 
     // An edit a second after the build.
     const { builtAt } = JSON.parse(readFileSync(join(copy, 'dist/sources.json'), 'utf8')) as {
