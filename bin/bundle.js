@@ -3,13 +3,14 @@
 // per-module transforms cost a server about 45 MB, and each import thread needs a loader of its own. Lazy
 // imports (the demo's faker, the PDF renderer) stay lazy as split chunks.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 // The sources each bundle was built from, and when: the bundle is current while none is newer or gone.
 const stamp = `${root}dist/sources.json`;
+const ENTRY_POINTS = ['src/cli/main.ts', 'src/cli/import-worker.ts'];
 export const bundleEntry = new URL('../dist/cli/main.mjs', import.meta.url);
 
 export function bundleIsCurrent() {
@@ -31,7 +32,7 @@ export async function buildBundle() {
   const builtAt = Date.now();
   const result = await build({
     absWorkingDir: root,
-    entryPoints: ['src/cli/main.ts', 'src/cli/import-worker.ts'],
+    entryPoints: ENTRY_POINTS,
     // Beside the sources' depth (src/<folder>/), so paths to the package's own files (policy/, migrations)
     // resolve the same from either.
     outdir: 'dist/cli',
@@ -47,10 +48,10 @@ export async function buildBundle() {
     write: false,
     logLevel: 'error',
   });
-  const entries = new Set(['main.mjs', 'import-worker.mjs'].map((name) => `${root}dist/cli/${name}`));
-  const files = [...result.outputFiles].sort(
-    (a, b) => Number(entries.has(a.path)) - Number(entries.has(b.path)),
-  );
+  // Lazily imported chunks count as entry points in the metafile too: only the named ones go last.
+  const isEntry = (file) =>
+    ENTRY_POINTS.includes(result.metafile.outputs[relative(root, file.path)]?.entryPoint);
+  const files = [...result.outputFiles].sort((a, b) => Number(isEntry(a)) - Number(isEntry(b)));
   for (const file of files) writeWhole(file.path, file.contents);
   writeWhole(stamp, JSON.stringify({ builtAt, sources: Object.keys(result.metafile.inputs) }));
 }
