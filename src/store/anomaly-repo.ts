@@ -53,6 +53,10 @@ export async function customerActivity(db: Executor, customerId: string, since: 
  * included, counted no further than `touch.cap` (the rule only asks whether the threshold is reached); and the
  * open flags on the customer or on those sources. The counts read the snapshot before the upsert, so this
  * customer is added as one.
+ *
+ * The count walks the (source, last_at) index newest first and stops at the cap. Without the order the planner
+ * took a bitmap scan, which reads every entry in the window, the dead ones each upsert leaves included, and never
+ * marks them dead: 1.4 ms for three rows after a minute of load, against 0.02 ms.
  */
 export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): Promise<AnomalyHistoryRead> {
   const { customerId, touch } = query;
@@ -74,6 +78,7 @@ export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): 
           SELECT 1 FROM source_touch AS t
           WHERE t.source = given.source AND t.last_at >= ${touch.since}::timestamptz
             AND t.customer_id <> ${customerId}::uuid
+          ORDER BY t.last_at DESC
           LIMIT ${Math.max(0, touch.cap - 1)}) AS others))), '[]')
         FROM unnest(${touch.sources}::text[]) AS given (source), (SELECT count(*) FROM touched) AS written) AS counts,
       (SELECT coalesce(json_agg(entry ORDER BY entry.seq), '[]')
