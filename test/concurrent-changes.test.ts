@@ -15,6 +15,22 @@ const representative = {
 };
 const source = { ip: '127.0.0.1', userAgent: 'test', apiKeyId: 'key-1' };
 
+/** An auto-approvable change: applied as it is received. */
+const renameByIntegration = (customerId: string, preferredName: string) =>
+  submitChangeRequest(
+    app.deps,
+    {
+      customerId,
+      changes: [{ field: 'preferredName', value: preferredName }],
+      channel: 'api',
+      reason: null,
+      isSubmissionConfirmed: true,
+      requester: integration,
+      source,
+    },
+    (request) => request,
+  );
+
 beforeAll(async () => {
   app = await createTestApp();
 });
@@ -57,19 +73,7 @@ describe('concurrent changes', () => {
     const count = 24;
     const results = await Promise.all(
       Array.from({ length: count }, (_, i) =>
-        submitChangeRequest(
-          app.deps,
-          {
-            customerId: customer.id,
-            changes: [{ field: 'preferredName', value: `Name ${String.fromCharCode(65 + i)}` }],
-            channel: 'api',
-            reason: null,
-            isSubmissionConfirmed: true,
-            requester: integration,
-            source,
-          },
-          (request) => request,
-        ),
+        renameByIntegration(customer.id, `Name ${String.fromCharCode(65 + i)}`),
       ),
     );
     const applied = results.filter(
@@ -85,6 +89,83 @@ describe('concurrent changes', () => {
     });
     expect(appliedEntries.entries).toHaveLength(count);
     expect(new Set(appliedEntries.entries.map((entry) => entry.details.customerVersion))).toHaveLength(count);
+  });
+
+  it('writes a change request and the change it applies only while both are at their expected versions', async () => {
+    const customer = await app.addCustomer();
+    const submitted = await renameByIntegration(customer.id, 'Guarded');
+    if (!submitted.ok || submitted.value.isReplay) throw new Error('setup');
+    const request = submitted.value.request;
+    const stored = (await app.store.findCustomer(customer.id))!;
+    const message = (changeRequestId: string) => ({
+      kind: 'propagation' as const,
+      destination: 'billing',
+      customerId: customer.id,
+      changeRequestId,
+      sequence: stored.version + 1,
+      payload: { fields: { preferredName: 'Never' } },
+      deadlineAt: null,
+    });
+    const attempt = (write: Parameters<TestApp['store']['writeChangeRequest']>[0]) =>
+      app.store
+        .transaction(async (tx) => {
+          const written = await tx.writeChangeRequest(write);
+          const after = {
+            written,
+            customerVersion: (await tx.findCustomer(customer.id))?.version,
+            requestVersion: (await tx.findChangeRequest(write.request.id))?.version ?? null,
+            messages: (await tx.outboxForChangeRequest(write.request.id)).length,
+          };
+          throw Object.assign(new Error('roll back'), { after });
+        })
+        .catch((error: { after?: unknown }) => {
+          if (!error.after) throw error;
+          return error.after;
+        });
+    const renamed = { ...stored, preferredName: 'Never', version: stored.version + 1 };
+    const applied = (messages: ReturnType<typeof message>[], expectedVersion = stored.version) => ({
+      customer: renamed,
+      expectedVersion,
+      messages,
+      now: app.clock.now().toISOString(),
+    });
+
+    // A stale request: neither the customer nor its messages are written.
+    await expect(
+      attempt({
+        request: { ...request, version: request.version + 1 },
+        expectedVersion: request.version - 1,
+        applied: applied([message(request.id)]),
+      }),
+    ).resolves.toEqual({
+      written: 'request_moved',
+      customerVersion: stored.version,
+      requestVersion: request.version,
+      messages: (await app.store.outboxForChangeRequest(request.id)).length,
+    });
+    // A new request over a stale customer: the request is written, the customer and the messages are not.
+    const fresh = { ...request, id: app.deps.ids.newId(), version: 1 };
+    await expect(
+      attempt({
+        request: fresh,
+        expectedVersion: null,
+        applied: applied([message(fresh.id)], stored.version - 1),
+      }),
+    ).resolves.toEqual({
+      written: 'customer_moved',
+      customerVersion: stored.version,
+      requestVersion: 1,
+      messages: 0,
+    });
+    // Both current: all three are written.
+    await expect(
+      attempt({ request: fresh, expectedVersion: null, applied: applied([message(fresh.id)]) }),
+    ).resolves.toEqual({
+      written: 'written',
+      customerVersion: stored.version + 1,
+      requestVersion: 1,
+      messages: 1,
+    });
   });
 
   it('escalates the loser of two changes to the same field instead of overwriting', async () => {

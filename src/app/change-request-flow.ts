@@ -116,12 +116,7 @@ export async function saveOutcome(
 
 export type OutcomeWriter = Pick<
   Store,
-  | 'insertChangeRequest'
-  | 'updateChangeRequest'
-  | 'updateCustomer'
-  | 'findCustomer'
-  | 'enqueueOutbox'
-  | 'insertNotMeLinks'
+  'writeChangeRequest' | 'updateChangeRequest' | 'findCustomer' | 'enqueueOutbox' | 'insertNotMeLinks'
 >;
 
 /**
@@ -139,26 +134,31 @@ export async function writeOutcome(
     ...outcome.request,
     version: previousVersion === null ? 1 : previousVersion + 1,
   };
-  if (previousVersion === null) {
-    await tx.insertChangeRequest(request);
-  } else if (!(await tx.updateChangeRequest(request, previousVersion))) {
+  const { customerWrite } = outcome;
+  const written = await tx.writeChangeRequest({
+    request,
+    expectedVersion: previousVersion,
+    applied: customerWrite && {
+      ...customerWrite,
+      messages: propagationMessages(
+        request,
+        customerWrite.customer,
+        context.policy,
+        context.calendars.get(request.calendarKey),
+      ),
+      now,
+    },
+  });
+  if (written === 'request_moved')
     return fail(
       'CHANGE_REQUEST.STALE',
       `Change request ${request.id} changed meanwhile; reload it and try again.`,
     );
-  }
-  if (outcome.customerWrite) {
-    const { customer, expectedVersion } = outcome.customerWrite;
-    if (!(await tx.updateCustomer(customer, expectedVersion)))
-      return fail(
-        'CUSTOMER.VERSION_CONFLICT',
-        `Customer ${customer.id} changed meanwhile; nothing was written.`,
-      );
-    await tx.enqueueOutbox(
-      propagationMessages(request, customer, context.policy, context.calendars.get(request.calendarKey)),
-      now,
+  if (written === 'customer_moved')
+    return fail(
+      'CUSTOMER.VERSION_CONFLICT',
+      `Customer ${request.customerId} changed meanwhile; nothing was written.`,
     );
-  }
   const drafts = auditDraftsForEvents(request, outcome.events, context.policy);
   if (
     request.state === 'consistent' &&

@@ -80,17 +80,24 @@ function batchedWrites(tx: Store, customers: ReadonlyMap<string, Customer>) {
   const links: NotMeLinkDraft[] = [];
   const messages: OutboxMessage[] = [];
   let enqueuedAt: string | null = null;
+  const update = (request: ChangeRequest, expectedVersion: number) => {
+    // A request saved twice (consistent, then escalated for want of an address) is written once, from the
+    // version it was locked at.
+    updates.set(request.id, {
+      request,
+      expectedVersion: updates.get(request.id)?.expectedVersion ?? expectedVersion,
+    });
+  };
   const writer: OutcomeWriter = {
-    insertChangeRequest: () => Promise.reject(new Error('a batch moves existing requests only')),
-    updateCustomer: () => Promise.reject(new Error('a batch writes no customer')),
+    async writeChangeRequest({ request, expectedVersion, applied }) {
+      if (expectedVersion === null) throw new Error('a batch moves existing requests only');
+      if (applied) throw new Error('a batch writes no customer');
+      update(request, expectedVersion);
+      return 'written';
+    },
     findCustomer: async (id) => customers.get(id) ?? tx.findCustomer(id),
     async updateChangeRequest(request, expectedVersion) {
-      // A request saved twice (consistent, then escalated for want of an address) is written once, from
-      // the version it was locked at.
-      updates.set(request.id, {
-        request,
-        expectedVersion: updates.get(request.id)?.expectedVersion ?? expectedVersion,
-      });
+      update(request, expectedVersion);
       return true;
     },
     async insertNotMeLinks(batch) {

@@ -33,6 +33,20 @@ export interface StoredAuditEntry extends AuditEntry {
   readonly id: number;
 }
 
+export interface ChangeRequestWrite {
+  readonly request: ChangeRequest;
+  readonly expectedVersion: number | null;
+  readonly applied: {
+    readonly customer: Customer;
+    readonly expectedVersion: number;
+    readonly messages: readonly OutboxMessage[];
+    /** When the messages fall due. */
+    readonly now: string;
+  } | null;
+}
+
+export type ChangeRequestWritten = 'written' | 'request_moved' | 'customer_moved';
+
 export interface OutboxMessage {
   /** `propagation` to a connected system, `confirmation` mail to the customer (destination `mail`). */
   readonly kind: 'propagation' | 'confirmation';
@@ -209,7 +223,6 @@ export interface Store {
     id: string,
     now: string,
   ): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null>;
-  updateCustomer(customer: Customer, expectedVersion: number): Promise<boolean>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
   /** Seals up to `limit` customers still in clear or under an older key with the current key (key rotation). */
   resealCustomers(limit: number): Promise<{ examined: number; resealed: number }>;
@@ -232,7 +245,13 @@ export interface Store {
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;
   /** Locks the requests that exist among `ids`, in id order (so two callers cannot deadlock). */
   lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
-  insertChangeRequest(request: ChangeRequest): Promise<void>;
+  /**
+   * A change request's outcome, in one round trip: the request, inserted (`expectedVersion` null) or updated if
+   * still at `expectedVersion`; then, only if that held, the change it applies: the customer, if still at its
+   * expected version, and the messages that carry the change to the connected systems. Answers the first guard
+   * that failed; the caller then rolls its transaction back, so nothing of it is kept.
+   */
+  writeChangeRequest(write: ChangeRequestWrite): Promise<ChangeRequestWritten>;
   updateChangeRequest(request: ChangeRequest, expectedVersion: number): Promise<boolean>;
   /** `updateChangeRequest` for many in one statement; answers how many were still at their expected version. */
   updateChangeRequests(

@@ -161,20 +161,19 @@ export async function lockCustomerForChange(
 }
 
 /** Writes the customer if its stored version is still `expectedVersion`; false means someone else won. */
-export async function updateCustomerIfVersion(
+/** The update of a customer still at `expectedVersion`, to run inside a larger statement. */
+export function customerUpdateIfVersion(
   db: Executor,
   cipher: FieldCipher,
   customer: Customer,
   expectedVersion: number,
-): Promise<boolean> {
+) {
   const { id: _id, created_at: _created, ...changes } = customerToRow(customer, cipher);
-  const result = await db
+  return db
     .updateTable('customer')
     .set(changes)
     .where('id', '=', customer.id)
-    .where('version', '=', expectedVersion)
-    .executeTakeFirst();
-  return Number(result.numUpdatedRows) === 1;
+    .where('version', '=', expectedVersion);
 }
 
 /** The columns a new customer is written with, in COPY's order; its clear personal columns stay null. */

@@ -17,28 +17,36 @@ import type { Database, ManualTaskTable, OutboxTable } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
 
+/**
+ * The insert of `messages`, due at `now`, as one statement of one parameter (its text the same however many
+ * messages), to run alone or inside another statement; `onlyIf` (SQL) guards it there.
+ */
+export function outboxInsert(messages: readonly OutboxMessage[], now: string, onlyIf = sql`true`) {
+  const rows = messages.map((message) => ({
+    kind: message.kind,
+    destination: message.destination,
+    customer_id: message.customerId,
+    change_request_id: message.changeRequestId,
+    sequence: message.sequence,
+    payload: message.payload,
+    next_attempt_at: now,
+    created_at: now,
+    deadline_at: message.deadlineAt,
+  }));
+  return sql`
+    INSERT INTO outbox (kind, destination, customer_id, change_request_id, sequence, payload, next_attempt_at,
+      created_at, deadline_at)
+    SELECT kind, destination, customer_id, change_request_id, sequence, payload, next_attempt_at, created_at,
+      deadline_at
+    FROM json_populate_recordset(NULL::outbox, ${JSON.stringify(rows)}::json) WHERE ${onlyIf}`;
+}
+
 export async function enqueueOutbox(
   db: Executor,
   messages: readonly OutboxMessage[],
   now: string,
 ): Promise<void> {
-  if (messages.length === 0) return;
-  await db
-    .insertInto('outbox')
-    .values(
-      messages.map((message) => ({
-        kind: message.kind,
-        destination: message.destination,
-        customer_id: message.customerId,
-        change_request_id: message.changeRequestId,
-        sequence: message.sequence,
-        payload: json(message.payload),
-        next_attempt_at: now,
-        created_at: now,
-        deadline_at: message.deadlineAt,
-      })),
-    )
-    .execute();
+  if (messages.length > 0) await outboxInsert(messages, now).execute(db);
 }
 
 /**

@@ -33,8 +33,6 @@ export function createStore(
     findCustomers: (ids) => customers.findCustomers(db, cipher, ids),
     lockCustomer: (id) => customers.lockCustomer(db, cipher, id),
     lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now),
-    updateCustomer: (customer, expectedVersion) =>
-      customers.updateCustomerIfVersion(db, cipher, customer, expectedVersion),
     customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
     insertCustomers: (list) => customers.insertCustomers(db, cipher, list),
     resealCustomers: (limit) => customers.resealCustomers(db, cipher, limit),
@@ -49,7 +47,7 @@ export function createStore(
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
     updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, updates),
-    insertChangeRequest: (request) => changeRequests.insertChangeRequest(db, request),
+    writeChangeRequest: (write) => changeRequests.writeChangeRequest(db, cipher, write),
     updateChangeRequest: (request, expectedVersion) =>
       changeRequests.updateChangeRequestIfVersion(db, request, expectedVersion),
     listChangeRequests: (query) => changeRequests.listChangeRequests(db, query),
