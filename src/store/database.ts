@@ -160,8 +160,9 @@ async function openPGlite(dataDir: string): Promise<AmendDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
   // PostgreSQL's default 128 MB of shared buffers is WebAssembly memory here, never given back: 32 MB took an
   // `amend serve` under load from ~550 MB to ~450 MB resident at the same throughput (the files stay in the
-  // operating system's cache either way).
-  const client = await PGlite.create(dataDir, { postgresqlconf: ['shared_buffers=32MB'] });
+  // operating system's cache either way); 16 MB took its WebAssembly memory from 48 MB resident to 31, again at
+  // the same throughput (88 and 89 changes/s under 32 clients, interleaved on 2,000 customers).
+  const client = await PGlite.create(dataDir, { postgresqlconf: ['shared_buffers=16MB'] });
   await client.query(`SET TIME ZONE 'UTC'`);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(client) });
   return {
