@@ -160,8 +160,7 @@ export async function lockCustomerForChange(
   return { customer: customerFromRow(customer, cipher), verificationLockedUntil: isoOrNull(lockedUntil) };
 }
 
-/** Writes the customer if its stored version is still `expectedVersion`; false means someone else won. */
-/** The update of a customer still at `expectedVersion`, to run inside a larger statement. */
+/** The update of a customer still at `expectedVersion`, to run inside a larger statement (no row: someone else won). */
 export function customerUpdateIfVersion(
   db: Executor,
   cipher: FieldCipher,
