@@ -122,6 +122,7 @@ describe('concurrent changes', () => {
           if (!error.after) throw error;
           return error.after;
         });
+    const existingMessages = (await app.store.outboxForChangeRequest(request.id)).length;
     const renamed = { ...stored, preferredName: 'Never', version: stored.version + 1 };
     const applied = (messages: ReturnType<typeof message>[], expectedVersion = stored.version) => ({
       customer: renamed,
@@ -141,7 +142,7 @@ describe('concurrent changes', () => {
       written: 'request_moved',
       customerVersion: stored.version,
       requestVersion: request.version,
-      messages: (await app.store.outboxForChangeRequest(request.id)).length,
+      messages: existingMessages,
     });
     // A new request over a stale customer: the request is written, the customer and the messages are not.
     const fresh = { ...request, id: app.deps.ids.newId(), version: 1 };
