@@ -164,8 +164,12 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
   const apiKey = /integration\s+Demo CRM integration\s+(amk_\S+)/.exec(seeded.stdout)?.[1];
   if (!apiKey) throw new Error(`no integration key in the demo output:\n${seeded.stdout}`);
 
+  // Servers and workers run as the README's Command line says to run them, with two V8 helper threads.
   const startAmend = (...args: string[]) =>
-    spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    spawn(process.execPath, ['--v8-pool-size=2', AMEND, ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
   const stopAmend = async (child: ChildProcess) => {
     if (child.exitCode !== null) return;
     child.kill('SIGTERM');
