@@ -242,6 +242,8 @@ export interface Store {
   countCustomers(): Promise<number>;
 
   findChangeRequest(id: string): Promise<ChangeRequest | null>;
+  /** The requests that exist among `ids`, in no particular order: one read for many (reviews, reports). */
+  findChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;
   /** Locks the requests that exist among `ids`, in id order (so two callers cannot deadlock). */
   lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
@@ -320,6 +322,8 @@ export interface Store {
   confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
   findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
+  /** The outbox messages of any of these requests, oldest first: one read for many. */
+  outboxForChangeRequests(changeRequestIds: readonly string[]): Promise<OutboxStatus[]>;
   /** Of these requests, those with deliveries of the given kind, every one of them confirmed: one read per batch. */
   fullyConfirmed(candidates: readonly WaitingRequest[]): Promise<WaitingRequest[]>;
   /**

@@ -1,5 +1,5 @@
 import { monthRange, procedureFindings, type ReviewFinding } from '../core/procedure-review-fns.ts';
-import type { Store, UseCaseContext } from './ports.ts';
+import type { OutboxStatus, Store, UseCaseContext } from './ports.ts';
 
 export interface CompletenessReview {
   readonly month: string;
@@ -7,28 +7,45 @@ export interface CompletenessReview {
   readonly findings: ReviewFinding[];
 }
 
+// Requests reviewed per pair of reads. One read each per request made a month of ten thousand applied changes
+// twenty thousand round trips, most of the monthly report's time.
+const REVIEW_PAGE = 500;
+
 /** Lists every change applied in the month that lacks anything the procedure requires (step 8.1). */
 export async function reviewProcedureCompleteness(
   deps: Pick<UseCaseContext, 'policy'> & {
-    readonly store: Pick<Store, 'appliedChangeRequestIds' | 'findChangeRequest' | 'outboxForChangeRequest'>;
+    readonly store: Pick<Store, 'appliedChangeRequestIds' | 'findChangeRequests' | 'outboxForChangeRequests'>;
   },
   month: string,
 ): Promise<CompletenessReview> {
   const { from, to } = monthRange(month);
   const ids = await deps.store.appliedChangeRequestIds(from, to);
   const findings: ReviewFinding[] = [];
-  for (const id of ids) {
-    const request = await deps.store.findChangeRequest(id);
-    if (!request) {
-      findings.push({
-        changeRequestId: id,
-        customerId: '',
-        code: 'VERIFICATION_BELOW_TIER',
-        message: 'The audit log records this change as applied, but the request is gone.',
-      });
-      continue;
+  for (let start = 0; start < ids.length; start += REVIEW_PAGE) {
+    const page = ids.slice(start, start + REVIEW_PAGE);
+    const [requests, messages] = await Promise.all([
+      deps.store.findChangeRequests(page),
+      deps.store.outboxForChangeRequests(page),
+    ]);
+    const requestById = new Map(requests.map((request) => [request.id, request]));
+    const deliveriesById = new Map<string, OutboxStatus[]>();
+    for (const message of messages) {
+      if (!message.changeRequestId) continue;
+      const deliveries = deliveriesById.get(message.changeRequestId);
+      if (deliveries) deliveries.push(message);
+      else deliveriesById.set(message.changeRequestId, [message]);
     }
-    findings.push(...procedureFindings(request, await deps.store.outboxForChangeRequest(id), deps.policy));
+    for (const id of page) {
+      const request = requestById.get(id);
+      if (request) findings.push(...procedureFindings(request, deliveriesById.get(id) ?? [], deps.policy));
+      else
+        findings.push({
+          changeRequestId: id,
+          customerId: '',
+          code: 'VERIFICATION_BELOW_TIER',
+          message: 'The audit log records this change as applied, but the request is gone.',
+        });
+    }
   }
   return { month, appliedChanges: ids.length, findings };
 }

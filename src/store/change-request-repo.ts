@@ -77,15 +77,22 @@ export async function lockChangeRequest(db: Executor, id: string): Promise<Chang
   return row ? fromBody(row.body) : null;
 }
 
-export async function lockChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {
-  if (ids.length === 0) return [];
-  const rows = await db
+const requestsAmong = (db: Executor, ids: readonly string[]) =>
+  db
     .selectFrom('change_request')
     .select('body')
-    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
-    .orderBy('id')
-    .forNoKeyUpdate()
-    .execute();
+    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`);
+
+/** The requests that exist among `ids`, in no particular order, without locking them. */
+export async function findChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {
+  if (ids.length === 0) return [];
+  const rows = await requestsAmong(db, ids).execute();
+  return rows.map((row) => fromBody(row.body));
+}
+
+export async function lockChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {
+  if (ids.length === 0) return [];
+  const rows = await requestsAmong(db, ids).orderBy('id').forNoKeyUpdate().execute();
   return rows.map((row) => fromBody(row.body));
 }
 

@@ -44,6 +44,7 @@ export function createStore(
     countCustomers: () => customers.countCustomers(db),
 
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
+    findChangeRequests: (ids) => changeRequests.findChangeRequests(db, ids),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
     updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, updates),
@@ -86,6 +87,7 @@ export function createStore(
     confirmOutbox: (id, now, confirmation) => outbox.confirmOutbox(db, id, now, confirmation),
     findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
+    outboxForChangeRequests: (ids) => outbox.outboxForChangeRequests(db, ids),
     fullyConfirmed: (candidates) => outbox.fullyConfirmed(db, candidates),
     strandedChangeRequests: (updatedBefore, limit) => outbox.strandedChangeRequests(db, updatedBefore, limit),
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
