@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
@@ -251,16 +251,22 @@ export async function benchBulk(
     await submitSome(200);
     const month = new Date().toISOString().slice(0, 7);
     await multiplyRequests(url, reportRequests, month);
+    const reportFile = join(work, 'r.json');
     const reportSeconds = await timedAmend(
-      ['report', '--month', month, '--format', 'json', '--out', join(work, 'r.json')],
+      ['report', '--month', month, '--format', 'json', '--out', reportFile],
       env,
     );
+    // The copies made by SQL have no audit entries, so the completeness review reads only the requests applied
+    // through the API: say how many, as the review's cost grows with them.
+    const { compliance } = JSON.parse(readFileSync(reportFile, 'utf8')) as {
+      compliance: { appliedChanges: number };
+    };
     runs.push({
       what: 'monthly report (JSON), start-up excluded',
       items: reportRequests,
       seconds: round(reportSeconds - startup),
       perSecond: Math.round(reportRequests / (reportSeconds - startup)),
-      limit: `process start-up alone: ${round(startup)} s`,
+      limit: `process start-up alone: ${round(startup)} s; ${compliance.appliedChanges} applied changes reviewed for completeness`,
       target: '1,000,000 requests in ≤ 5 s',
     });
     console.error(`bulk report: ${reportRequests} requests in ${round(reportSeconds - startup)} s`);
