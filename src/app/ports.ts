@@ -11,6 +11,7 @@ import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/cha
 import type { SupportContact } from '../core/confirmation-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy, Severity } from '../core/policy-types.ts';
+import type { DeliveryFact } from '../core/procedure-review-fns.ts';
 
 /** What the shell must provide to the use cases. Each use case asks for a `Pick` of what it uses. */
 
@@ -69,6 +70,11 @@ export interface ClaimedOutboxMessage extends OutboxMessage {
 
 export type OutboxState = 'pending' | 'delivered' | 'dead';
 export type Confirmation = 'read_back' | 'acknowledged' | 'attested';
+
+/** An outbox message's outcome as the completeness review reads it. */
+export interface ChangeRequestDeliveryFact extends DeliveryFact {
+  readonly changeRequestId: string;
+}
 
 export interface OutboxStatus {
   readonly id: number;
@@ -322,8 +328,8 @@ export interface Store {
   confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
   findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
-  /** The outbox messages of any of these requests, oldest first: one read for many. */
-  outboxForChangeRequests(changeRequestIds: readonly string[]): Promise<OutboxStatus[]>;
+  /** What became of these requests' outbox messages, without their payloads: one read for many (reviews). */
+  deliveryFacts(changeRequestIds: readonly string[]): Promise<ChangeRequestDeliveryFact[]>;
   /** Of these requests, those with deliveries of the given kind, every one of them confirmed: one read per batch. */
   fullyConfirmed(candidates: readonly WaitingRequest[]): Promise<WaitingRequest[]>;
   /**

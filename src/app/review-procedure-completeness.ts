@@ -1,5 +1,5 @@
 import { monthRange, procedureFindings, type ReviewFinding } from '../core/procedure-review-fns.ts';
-import type { OutboxStatus, Store, UseCaseContext } from './ports.ts';
+import type { ChangeRequestDeliveryFact, Store, UseCaseContext } from './ports.ts';
 
 export interface CompletenessReview {
   readonly month: string;
@@ -14,7 +14,7 @@ const REVIEW_PAGE = 500;
 /** Lists every change applied in the month that lacks anything the procedure requires (step 8.1). */
 export async function reviewProcedureCompleteness(
   deps: Pick<UseCaseContext, 'policy'> & {
-    readonly store: Pick<Store, 'appliedChangeRequestIds' | 'findChangeRequests' | 'outboxForChangeRequests'>;
+    readonly store: Pick<Store, 'appliedChangeRequestIds' | 'findChangeRequests' | 'deliveryFacts'>;
   },
   month: string,
 ): Promise<CompletenessReview> {
@@ -25,12 +25,11 @@ export async function reviewProcedureCompleteness(
     const page = ids.slice(start, start + REVIEW_PAGE);
     const [requests, messages] = await Promise.all([
       deps.store.findChangeRequests(page),
-      deps.store.outboxForChangeRequests(page),
+      deps.store.deliveryFacts(page),
     ]);
     const requestById = new Map(requests.map((request) => [request.id, request]));
-    const deliveriesById = new Map<string, OutboxStatus[]>();
+    const deliveriesById = new Map<string, ChangeRequestDeliveryFact[]>();
     for (const message of messages) {
-      if (!message.changeRequestId) continue;
       const deliveries = deliveriesById.get(message.changeRequestId);
       if (deliveries) deliveries.push(message);
       else deliveriesById.set(message.changeRequestId, [message]);

@@ -1,5 +1,6 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
+  ChangeRequestDeliveryFact,
   ClaimedOutboxMessage,
   Confirmation,
   ManualTask,
@@ -189,22 +190,33 @@ export async function findOutbox(db: Executor, id: number): Promise<OutboxStatus
   return row ? statusFromRow(row) : null;
 }
 
-export const outboxForChangeRequest = (db: Executor, changeRequestId: string): Promise<OutboxStatus[]> =>
-  outboxForChangeRequests(db, [changeRequestId]);
-
-/** The outbox messages of any of these requests, oldest first. */
-export async function outboxForChangeRequests(
-  db: Executor,
-  changeRequestIds: readonly string[],
-): Promise<OutboxStatus[]> {
-  if (changeRequestIds.length === 0) return [];
+export async function outboxForChangeRequest(db: Executor, changeRequestId: string): Promise<OutboxStatus[]> {
   const rows = await db
     .selectFrom('outbox')
     .selectAll()
-    .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
+    .where('change_request_id', '=', changeRequestId)
     .orderBy('id')
     .execute();
   return rows.map(statusFromRow);
+}
+
+/** What became of these requests' outbox messages, without their payloads. */
+export async function deliveryFacts(
+  db: Executor,
+  changeRequestIds: readonly string[],
+): Promise<ChangeRequestDeliveryFact[]> {
+  if (changeRequestIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('outbox')
+    .select(['change_request_id', 'kind', 'destination', 'confirmed_at'])
+    .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
+    .execute();
+  return rows.map((row) => ({
+    changeRequestId: row.change_request_id!,
+    kind: row.kind as ChangeRequestDeliveryFact['kind'],
+    destination: row.destination,
+    confirmedAt: isoOrNull(row.confirmed_at),
+  }));
 }
 
 export async function fullyConfirmed(

@@ -87,7 +87,7 @@ export function createStore(
     confirmOutbox: (id, now, confirmation) => outbox.confirmOutbox(db, id, now, confirmation),
     findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequest(db, id),
-    outboxForChangeRequests: (ids) => outbox.outboxForChangeRequests(db, ids),
+    deliveryFacts: (ids) => outbox.deliveryFacts(db, ids),
     fullyConfirmed: (candidates) => outbox.fullyConfirmed(db, candidates),
     strandedChangeRequests: (updatedBefore, limit) => outbox.strandedChangeRequests(db, updatedBefore, limit),
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
