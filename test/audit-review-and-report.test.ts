@@ -275,15 +275,30 @@ describe('the completeness review', () => {
     const name = made.find(
       (m) => m.fields[0] === 'preferredName' && m.channel === 'api' && m.id !== revertedOriginalId,
     )!.id;
+    const otherName = made.find(
+      (m) =>
+        m.fields[0] === 'preferredName' &&
+        m.channel === 'api' &&
+        m.id !== revertedOriginalId &&
+        m.id !== name,
+    )!.id;
+    const revert = made.find((m) => m.channel === 'email')!.id;
     const db = app.database.db;
-    await sql`UPDATE change_request SET body = jsonb_set(body, '{approval}', 'null') WHERE id = ${approved}`.execute(
-      db,
-    );
+    // The approver made the requester: the approval is there, but not by a second person.
+    await sql`UPDATE change_request SET body = jsonb_set(body, '{approval,approver,id}', body->'requester'->'id')
+      WHERE id = ${approved}`.execute(db);
     await sql`DELETE FROM outbox WHERE change_request_id = ${phone} AND destination = 'billing'`.execute(db);
     await sql`UPDATE change_request SET body = jsonb_set(body, '{verifications}', '[]') WHERE id = ${name}`.execute(
       db,
     );
     await sql`UPDATE outbox SET confirmed_at = NULL WHERE change_request_id = ${name} AND kind = 'confirmation'`.execute(
+      db,
+    );
+    await sql`UPDATE outbox SET confirmed_at = NULL WHERE change_request_id = ${otherName} AND destination = 'billing'`.execute(
+      db,
+    );
+    // A revert is verified by the customer's "this wasn't me" link, whatever the tier.
+    await sql`UPDATE change_request SET body = jsonb_set(body, '{verifications}', '[]') WHERE id = ${revert}`.execute(
       db,
     );
 
@@ -297,14 +312,20 @@ describe('the completeness review', () => {
         `${phone}:CONNECTED_SYSTEM_SKIPPED`,
         `${name}:VERIFICATION_BELOW_TIER`,
         `${name}:CONFIRMATION_NOT_DELIVERED`,
+        `${otherName}:NOT_CONSISTENT`,
+        `${revert}:VERIFICATION_BELOW_TIER`,
       ].sort(),
     );
+    expect(
+      review.findings.find((f: { changeRequestId: string }) => f.changeRequestId === approved).message,
+    ).toMatch(/not an eligible second person/);
     const report = (await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10')).json();
     expect(report.compliance.procedureFindings).toEqual({
       APPROVAL_MISSING: 1,
       CONNECTED_SYSTEM_SKIPPED: 1,
-      VERIFICATION_BELOW_TIER: 1,
+      VERIFICATION_BELOW_TIER: 2,
       CONFIRMATION_NOT_DELIVERED: 1,
+      NOT_CONSISTENT: 1,
     });
   });
 });

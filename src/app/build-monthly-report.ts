@@ -8,7 +8,7 @@ export async function buildMonthlyReport(
   deps: Pick<UseCaseContext, 'policy' | 'clock'> & {
     readonly store: Pick<
       Store,
-      'monthlyFigures' | 'appliedChangeRequestIds' | 'findChangeRequests' | 'deliveryFacts'
+      'monthlyFigures' | 'appliedChangeRequestIds' | 'reviewedRequests' | 'deliveryFacts'
     >;
   },
   month: string,

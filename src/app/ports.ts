@@ -11,7 +11,7 @@ import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/cha
 import type { SupportContact } from '../core/confirmation-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy, Severity } from '../core/policy-types.ts';
-import type { DeliveryFact } from '../core/procedure-review-fns.ts';
+import type { DeliveryFact, ReviewedRequest } from '../core/procedure-review-fns.ts';
 
 /** What the shell must provide to the use cases. Each use case asks for a `Pick` of what it uses. */
 
@@ -248,8 +248,8 @@ export interface Store {
   countCustomers(): Promise<number>;
 
   findChangeRequest(id: string): Promise<ChangeRequest | null>;
-  /** The requests that exist among `ids`, in no particular order: one read for many (reviews, reports). */
-  findChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
+  /** What the completeness review reads of the requests that exist among `ids`, in no particular order. */
+  reviewedRequests(ids: readonly string[]): Promise<ReviewedRequest[]>;
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;
   /** Locks the requests that exist among `ids`, in id order (so two callers cannot deadlock). */
   lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;

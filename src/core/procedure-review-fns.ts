@@ -1,4 +1,5 @@
 import type { ChangeRequest } from './change-request-types.ts';
+import type { FieldName } from './customer-types.ts';
 import {
   connectedSystemsFor,
   isApprovalRequired,
@@ -24,10 +25,27 @@ export interface ReviewFinding {
   readonly message: string;
 }
 
+/**
+ * What the review reads of an applied request: the fields it changed and who verified, read back and approved
+ * it. Not the whole request: a month of a million is read in full, and the values changed are not needed.
+ */
+export type ReviewedRequest = Pick<
+  ChangeRequest,
+  | 'id'
+  | 'customerId'
+  | 'verifications'
+  | 'revertOf'
+  | 'readBack'
+  | 'revision'
+  | 'approval'
+  | 'requester'
+  | 'processedBy'
+> & { readonly fields: readonly FieldName[] };
+
 export interface DeliveryFact {
   readonly kind: 'propagation' | 'confirmation';
   readonly destination: string;
-  readonly confirmedAt: string | null;
+  readonly isConfirmed: boolean;
 }
 
 /**
@@ -37,14 +55,14 @@ export interface DeliveryFact {
  * accepted for the customer. By construction this is empty; it exists to prove it and to catch tampering.
  */
 export function procedureFindings(
-  request: ChangeRequest,
+  request: ReviewedRequest,
   deliveries: readonly DeliveryFact[],
   policy: Policy,
 ): ReviewFinding[] {
   const findings: ReviewFinding[] = [];
   const find = (code: FindingCode, message: string) =>
     findings.push({ changeRequestId: request.id, customerId: request.customerId, code, message });
-  const fields = request.items.map((item) => item.field);
+  const { fields } = request;
   const tier = tierOfFields(policy, fields);
   const passed = new Set(request.verifications.filter((v) => v.outcome === 'passed').map((v) => v.method));
   const isVerified = request.revertOf
@@ -73,10 +91,10 @@ export function procedureFindings(
     const toSystem = deliveries.filter((d) => d.kind === 'propagation' && d.destination === system);
     if (toSystem.length === 0)
       find('CONNECTED_SYSTEM_SKIPPED', `${system} holds a changed field but was never sent the change.`);
-    else if (toSystem.some((d) => d.confirmedAt === null))
+    else if (toSystem.some((d) => !d.isConfirmed))
       find('NOT_CONSISTENT', `${system} has not confirmed the new values.`);
   }
-  if (!deliveries.some((d) => d.kind === 'confirmation' && d.confirmedAt !== null))
+  if (!deliveries.some((d) => d.kind === 'confirmation' && d.isConfirmed))
     find('CONFIRMATION_NOT_DELIVERED', 'No confirmation reached the customer.');
   return findings;
 }

@@ -208,14 +208,19 @@ export async function deliveryFacts(
   if (changeRequestIds.length === 0) return [];
   const rows = await db
     .selectFrom('outbox')
-    .select(['change_request_id', 'kind', 'destination', 'confirmed_at'])
+    .select([
+      'change_request_id',
+      'kind',
+      'destination',
+      sql<boolean>`confirmed_at IS NOT NULL`.as('is_confirmed'),
+    ])
     .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
     .execute();
   return rows.map((row) => ({
     changeRequestId: row.change_request_id!,
     kind: row.kind as ChangeRequestDeliveryFact['kind'],
     destination: row.destination,
-    confirmedAt: isoOrNull(row.confirmed_at),
+    isConfirmed: row.is_confirmed,
   }));
 }
 

@@ -44,7 +44,7 @@ export function createStore(
     countCustomers: () => customers.countCustomers(db),
 
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
-    findChangeRequests: (ids) => changeRequests.findChangeRequests(db, ids),
+    reviewedRequests: (ids) => changeRequests.reviewedRequests(db, ids),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
     updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, updates),
