@@ -265,6 +265,30 @@ describe('the monthly report', () => {
 });
 
 describe('the completeness review', () => {
+  it('pages through the month one applied change at a time, entries of the same instant included', async () => {
+    // The test clock stands still between advances, so many entries share their instant: the keyset must order
+    // them by id too, or a page boundary between two would skip or repeat one.
+    const { rows } = await sql<{ id: string; n: number }>`
+      SELECT change_request_id AS id, count(*) OVER (PARTITION BY occurred_at)::int AS n FROM audit_entry
+      WHERE action = 'change_request.applied' AND occurred_at >= '2026-10-01' AND occurred_at < '2026-11-01'`.execute(
+      app.database.db,
+    );
+    expect(rows.some((row) => row.n > 1)).toBe(true);
+    const paged: string[] = [];
+    let after: number | null = null;
+    do {
+      const page = await app.store.appliedChanges(
+        '2026-10-01T00:00:00.000Z',
+        '2026-11-01T00:00:00.000Z',
+        after,
+        1,
+      );
+      paged.push(...page.changeRequestIds);
+      after = page.nextCursor;
+    } while (after !== null);
+    expect(paged.sort()).toEqual(rows.map((row) => row.id).sort());
+  });
+
   it('is empty by construction, and names each applied change whose record was tampered with', async () => {
     const clean = (await app.call(manager.apiKey, 'GET', '/api/v1/audit/review?month=2026-10')).json();
     expect(clean.findings).toEqual([]);

@@ -6,10 +6,7 @@ import { reviewProcedureCompleteness } from './review-procedure-completeness.ts'
 /** The monthly report (procedure step 8.3), from the database's aggregates and the completeness review. */
 export async function buildMonthlyReport(
   deps: Pick<UseCaseContext, 'policy' | 'clock'> & {
-    readonly store: Pick<
-      Store,
-      'monthlyFigures' | 'appliedChangeRequestIds' | 'reviewedRequests' | 'deliveryFacts'
-    >;
+    readonly store: Pick<Store, 'monthlyFigures' | 'appliedChanges' | 'reviewedRequests' | 'deliveryFacts'>;
   },
   month: string,
 ): Promise<MonthlyReport> {

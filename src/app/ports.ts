@@ -369,8 +369,16 @@ export interface Store {
   }): Promise<boolean>;
   /** A random sample of the period's completed requests not yet reviewed. */
   qualitySample(from: string, to: string, size: number): Promise<string[]>;
-  /** Ids of change requests whose `applied` audit entry falls in [from, to). */
-  appliedChangeRequestIds(from: string, to: string): Promise<string[]>;
+  /**
+   * A page of the change requests whose `applied` audit entry falls in [from, to), in the order they were applied,
+   * after the entry `after` (`nextCursor` of the page before; null for the first).
+   */
+  appliedChanges(
+    from: string,
+    to: string,
+    after: number | null,
+    limit: number,
+  ): Promise<{ changeRequestIds: string[]; nextCursor: number | null }>;
   /** Replaces a customer's security questions (answers already hashed). */
   setSecurityQuestions(
     customerId: string,

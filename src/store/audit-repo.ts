@@ -471,14 +471,41 @@ export async function insertCheckpoint(db: Executor, checkpoint: AuditCheckpoint
     WHERE head.chain = taken.chain`.execute(db);
 }
 
-export async function appliedChangeRequestIds(db: Executor, from: string, to: string): Promise<string[]> {
-  const rows = await db
+/**
+ * A page of the `change_request.applied` entries in [from, to), in the order of (occurred_at, id), after the entry
+ * `after`: keyset paging on the (action, occurred_at) index, so each page reads its own rows and no more. The
+ * cursor is the entry's id; its time is read from the row, exact to the microsecond.
+ */
+export async function appliedChanges(
+  db: Executor,
+  from: string,
+  to: string,
+  after: number | null,
+  limit: number,
+): Promise<{ changeRequestIds: string[]; nextCursor: number | null }> {
+  const cursor = (column: 'occurred_at') =>
+    sql<Date>`(SELECT ${sql.ref(column)} FROM audit_entry WHERE id = ${String(after)})`;
+  let query = db
     .selectFrom('audit_entry')
-    .select('change_request_id')
-    .distinct()
+    .select(['id', 'change_request_id'])
     .where('action', '=', 'change_request.applied')
     .where('occurred_at', '>=', new Date(from))
     .where('occurred_at', '<', new Date(to))
-    .execute();
-  return rows.flatMap((row) => (row.change_request_id ? [row.change_request_id] : []));
+    .orderBy('occurred_at')
+    .orderBy('id')
+    .limit(limit + 1);
+  if (after !== null)
+    query = query
+      .where('occurred_at', '>=', cursor('occurred_at'))
+      .where(sql<boolean>`(occurred_at, id) > (${cursor('occurred_at')}, ${String(after)}::bigint)`);
+  const page = pageOf(
+    await query.execute(),
+    limit,
+    (row) => row.change_request_id,
+    (row) => Number(row.id),
+  );
+  return {
+    changeRequestIds: page.items.flatMap((id) => (id ? [id] : [])),
+    nextCursor: page.nextCursor,
+  };
 }

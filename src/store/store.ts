@@ -97,7 +97,7 @@ export function createStore(
     monthlyFigures: (from, to) => reports.monthlyFigures(db, from, to),
     recordQualityReview: (review) => reports.recordQualityReview(db, review),
     qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
-    appliedChangeRequestIds: (from, to) => audit.appliedChangeRequestIds(db, from, to),
+    appliedChanges: (from, to, after, limit) => audit.appliedChanges(db, from, to, after, limit),
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
