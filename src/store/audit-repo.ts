@@ -483,8 +483,7 @@ export async function appliedChanges(
   after: number | null,
   limit: number,
 ): Promise<{ changeRequestIds: string[]; nextCursor: number | null }> {
-  const cursor = (column: 'occurred_at') =>
-    sql<Date>`(SELECT ${sql.ref(column)} FROM audit_entry WHERE id = ${String(after)})`;
+  const afterAt = sql<Date>`(SELECT occurred_at FROM audit_entry WHERE id = ${String(after)})`;
   let query = db
     .selectFrom('audit_entry')
     .select(['id', 'change_request_id'])
@@ -496,8 +495,8 @@ export async function appliedChanges(
     .limit(limit + 1);
   if (after !== null)
     query = query
-      .where('occurred_at', '>=', cursor('occurred_at'))
-      .where(sql<boolean>`(occurred_at, id) > (${cursor('occurred_at')}, ${String(after)}::bigint)`);
+      .where('occurred_at', '>=', afterAt)
+      .where(sql<boolean>`(occurred_at, id) > (${afterAt}, ${String(after)}::bigint)`);
   const page = pageOf(
     await query.execute(),
     limit,
