@@ -54,6 +54,10 @@ describe('data subject access (GDPR Art. 15)', () => {
     expect(new Set(body.recipients.map((r: { destination: string }) => r.destination))).toEqual(
       new Set(['billing', 'marketing']),
     );
+    // Read for all the customer's requests at once: each message still belongs to the request that sent it.
+    expect(new Set(body.recipients.map((r: { changeRequestId: string }) => r.changeRequestId))).toEqual(
+      new Set([applied.json().id]),
+    );
     expect(body.securityQuestions).toEqual([
       { question: 'Name of your first school?', setAt: expect.any(String) },
     ]);

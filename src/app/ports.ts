@@ -328,6 +328,8 @@ export interface Store {
   confirmOutbox(id: number, now: string, confirmation: Confirmation): Promise<void>;
   findOutbox(id: number): Promise<OutboxStatus | null>;
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
+  /** The outbox messages of these change requests, oldest first: one read for many. */
+  outboxForChangeRequests(changeRequestIds: readonly string[]): Promise<OutboxStatus[]>;
   /** What became of these requests' outbox messages, without their payloads: one read for many (reviews). */
   deliveryFacts(changeRequestIds: readonly string[]): Promise<ChangeRequestDeliveryFact[]>;
   /** Of these requests, those with deliveries of the given kind, every one of them confirmed: one read per batch. */

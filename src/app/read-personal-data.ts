@@ -57,15 +57,17 @@ export async function exportCustomerData(
   if (!customer) return notFound(customerId);
   const exportedAt = deps.clock.now().toISOString();
   const changeRequests: ChangeRequest[] = [];
+  const recipients: OutboxStatus[] = [];
   for (let after: string | undefined, page = 0; page < 1_000; page += 1) {
     const batch = await deps.store.listChangeRequests({ customerId, limit: 200, after });
     changeRequests.push(...batch.items);
+    // One read per page of requests, not one per request; listed request by request, as the requests are.
+    const messages = await deps.store.outboxForChangeRequests(batch.items.map((request) => request.id));
+    for (const request of batch.items)
+      recipients.push(...messages.filter((message) => message.changeRequestId === request.id));
     if (!batch.nextCursor) break;
     after = batch.nextCursor;
   }
-  const recipients = (
-    await Promise.all(changeRequests.map((request) => deps.store.outboxForChangeRequest(request.id)))
-  ).flat();
   const questions = await deps.store.securityQuestions(customerId);
   // Audited before the trail is read, so the export contains its own record.
   await deps.store.transaction((tx) =>

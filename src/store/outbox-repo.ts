@@ -190,11 +190,16 @@ export async function findOutbox(db: Executor, id: number): Promise<OutboxStatus
   return row ? statusFromRow(row) : null;
 }
 
-export async function outboxForChangeRequest(db: Executor, changeRequestId: string): Promise<OutboxStatus[]> {
+/** The outbox messages of these change requests, oldest first: one read for many (a customer's data export). */
+export async function outboxForChangeRequests(
+  db: Executor,
+  changeRequestIds: readonly string[],
+): Promise<OutboxStatus[]> {
+  if (changeRequestIds.length === 0) return [];
   const rows = await db
     .selectFrom('outbox')
     .selectAll()
-    .where('change_request_id', '=', changeRequestId)
+    .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
     .orderBy('id')
     .execute();
   return rows.map(statusFromRow);
