@@ -175,7 +175,7 @@ async function growAuditLog(url: string, total: number): Promise<void> {
  * completeness review has as many applied changes to review as the month has. Each such entry opens a chain
  * of its own ("bench-report-<n>"), linked and hashed as an append would, so the log still verifies.
  */
-export async function multiplyRequests(url: string, count: number, month: string): Promise<number> {
+async function multiplyRequests(url: string, count: number, month: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM change_request');
