@@ -390,7 +390,12 @@ async function rawSql(url: string): Promise<Run> {
         values: [
           customerId,
           sources,
-          ['change_request.received', 'change_request.verification_recorded', 'change_request.applied'],
+          [
+            'change_request.received',
+            'change_request.verification_recorded',
+            'change_request.applied',
+            'change_request.reported_not_me',
+          ],
           [`customer:${customerId}`, ...sources],
         ],
       });
