@@ -2,6 +2,7 @@ import { recordEntry } from '../core/audit-draft-fns.ts';
 import type { Actor, ChangeRequest, Source } from '../core/change-request-types.ts';
 import type { Customer } from '../core/customer-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
+import { groupedBy } from '../core/value-fns.ts';
 import type { OutboxStatus, Store, StoredAuditEntry, UseCaseContext } from './ports.ts';
 
 type Deps = Pick<UseCaseContext, 'clock'> & { readonly store: Store };
@@ -62,9 +63,11 @@ export async function exportCustomerData(
     const batch = await deps.store.listChangeRequests({ customerId, limit: 200, after });
     changeRequests.push(...batch.items);
     // One read per page of requests, not one per request; listed request by request, as the requests are.
-    const messages = await deps.store.outboxForChangeRequests(batch.items.map((request) => request.id));
-    for (const request of batch.items)
-      recipients.push(...messages.filter((message) => message.changeRequestId === request.id));
+    const messages = groupedBy(
+      await deps.store.outboxForChangeRequests(batch.items.map((request) => request.id)),
+      (message) => message.changeRequestId ?? '',
+    );
+    for (const request of batch.items) recipients.push(...(messages.get(request.id) ?? []));
     if (!batch.nextCursor) break;
     after = batch.nextCursor;
   }

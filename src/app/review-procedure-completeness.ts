@@ -1,5 +1,6 @@
 import { monthRange, procedureFindings, type ReviewFinding } from '../core/procedure-review-fns.ts';
-import type { ChangeRequestDeliveryFact, Store, UseCaseContext } from './ports.ts';
+import { groupedBy } from '../core/value-fns.ts';
+import type { Store, UseCaseContext } from './ports.ts';
 
 export interface CompletenessReview {
   readonly month: string;
@@ -45,12 +46,7 @@ export async function reviewProcedureCompleteness(
     if (nextCursor !== null) reading = read(nextCursor);
     appliedChanges += ids.length;
     const requestById = new Map(requests.map((request) => [request.id, request]));
-    const deliveriesById = new Map<string, ChangeRequestDeliveryFact[]>();
-    for (const message of messages) {
-      const deliveries = deliveriesById.get(message.changeRequestId);
-      if (deliveries) deliveries.push(message);
-      else deliveriesById.set(message.changeRequestId, [message]);
-    }
+    const deliveriesById = groupedBy(messages, (message) => message.changeRequestId);
     for (const id of ids) {
       const request = requestById.get(id);
       if (request) findings.push(...procedureFindings(request, deliveriesById.get(id) ?? [], deps.policy));

@@ -1,5 +1,6 @@
 import { checkpointSigningInput } from '../core/audit-chain-fns.ts';
 import type { AuditFault } from '../core/audit-types.ts';
+import { groupedBy } from '../core/value-fns.ts';
 import type { AuditSigner, Store } from './ports.ts';
 
 export type AuditProblemKind =
@@ -106,9 +107,8 @@ export async function verifyAuditLog(deps: Deps): Promise<AuditVerification> {
         'The constraint that binds each entry to the text its hash covers (audit_entry_hashed_json_matches) is missing, altered or not validated: entries may have been edited. Run `amend migrate`; if it still fails, the table was tampered with.',
     });
 
-  const byChain = new Map<string, AuditFault[]>();
-  for (const fault of scan.faults) byChain.set(fault.chain, [...(byChain.get(fault.chain) ?? []), fault]);
-  for (const faults of byChain.values()) problems.push(...chainProblems(faults));
+  for (const faults of groupedBy(scan.faults, (fault) => fault.chain).values())
+    problems.push(...chainProblems(faults));
   problems.sort((a, b) => Number(a.kind === 'chain_missing') - Number(b.kind === 'chain_missing'));
 
   // Heads whose chain has no entry (from the walk, not from a checkpoint), and chains with entries but no head.

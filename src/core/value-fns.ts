@@ -22,3 +22,15 @@ export function canonicalJson(value: unknown): string {
 /** Structural equality of two field values. */
 export const isSameValue = (left: unknown, right: unknown): boolean =>
   canonicalJson(left) === canonicalJson(right);
+
+/** The items grouped by a key, each group in the items' order (Node 20 has no `Map.groupBy`). */
+export function groupedBy<Item>(items: Iterable<Item>, keyOf: (item: Item) => string): Map<string, Item[]> {
+  const groups = new Map<string, Item[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group) group.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
+}

@@ -11,6 +11,7 @@ import type {
   Sha256Hex,
 } from '../core/audit-types.ts';
 import type { Actor } from '../core/change-request-types.ts';
+import { groupedBy } from '../core/value-fns.ts';
 import { pageOf } from './page-fns.ts';
 import { copyText, iso, json, parsed } from './row-fns.ts';
 import type { AuditEntryTable, Database } from './schema-types.ts';
@@ -97,22 +98,16 @@ function draftsByChain(
   drafts: readonly AuditEntryDraft[],
   cipher: FieldCipher,
 ): Map<string, AuditEntryDraft[]> {
-  const byChain = new Map<string, AuditEntryDraft[]>();
-  for (const draft of drafts) {
-    // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
-    const stored = {
-      ...draft,
-      details: JSON.parse(
-        JSON.stringify(draft.details, (_key, value) =>
-          isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
-        ),
-      ) as Record<string, unknown>,
-    };
-    const chainDrafts = byChain.get(draft.chain);
-    if (chainDrafts) chainDrafts.push(stored);
-    else byChain.set(draft.chain, [stored]);
-  }
-  return byChain;
+  // jsonb drops undefined members; hash what will be stored, so verification recomputes the same bytes.
+  const stored = drafts.map((draft) => ({
+    ...draft,
+    details: JSON.parse(
+      JSON.stringify(draft.details, (_key, value) =>
+        isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
+      ),
+    ) as Record<string, unknown>,
+  }));
+  return groupedBy(stored, (draft) => draft.chain);
 }
 
 /** Chains the drafts onto their heads: the entries, as rows to insert, and each chain's new head. */
