@@ -6,7 +6,7 @@ import type { ReviewedRequest } from '../core/procedure-review-fns.ts';
 import { customerUpdateIfVersion } from './customer-repo.ts';
 import { outboxInsert } from './outbox-repo.ts';
 import { pageOf } from './page-fns.ts';
-import { json, parsed } from './row-fns.ts';
+import { anyUuid, json, parsed } from './row-fns.ts';
 import type { Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -101,7 +101,7 @@ export async function reviewedRequests(db: Executor, ids: readonly string[]): Pr
       part('requester'),
       part('processedBy'),
     ])
-    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
+    .where('id', '=', anyUuid(ids))
     .execute();
   return rows.map((row) => ({
     id: row.id,
@@ -122,7 +122,7 @@ export async function lockChangeRequests(db: Executor, ids: readonly string[]): 
   const rows = await db
     .selectFrom('change_request')
     .select('body')
-    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
+    .where('id', '=', anyUuid(ids))
     .orderBy('id')
     .forNoKeyUpdate()
     .execute();

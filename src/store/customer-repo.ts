@@ -5,7 +5,7 @@ import type { Customer } from '../core/customer-types.ts';
 import { AUDIT_CHAIN_HEAD_COLUMNS, AUDIT_ENTRY_INSERT_COLUMNS, encodeNewAuditChains } from './audit-repo.ts';
 import type { AmendDatabase } from './database.ts';
 import { pageOf } from './page-fns.ts';
-import { copyText, iso, isoOrNull, json, parsed } from './row-fns.ts';
+import { anyUuid, copyText, iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { CustomerTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -106,11 +106,7 @@ export async function findCustomers(
   ids: readonly string[],
 ): Promise<Customer[]> {
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('customer')
-    .selectAll()
-    .where('id', '=', sql<string>`ANY(${[...ids]}::uuid[])`)
-    .execute();
+  const rows = await db.selectFrom('customer').selectAll().where('id', '=', anyUuid(ids)).execute();
   return rows.map((row) => customerFromRow(row, cipher));
 }
 

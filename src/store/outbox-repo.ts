@@ -13,7 +13,7 @@ import type {
 } from '../app/ports.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import { pageOf } from './page-fns.ts';
-import { iso, isoOrNull, json, parsed } from './row-fns.ts';
+import { anyUuid, iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { Database, ManualTaskTable, OutboxTable } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
@@ -199,7 +199,7 @@ export async function outboxForChangeRequests(
   const rows = await db
     .selectFrom('outbox')
     .selectAll()
-    .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
+    .where('change_request_id', '=', anyUuid(changeRequestIds))
     .orderBy('id')
     .execute();
   return rows.map(statusFromRow);
@@ -219,7 +219,7 @@ export async function deliveryFacts(
       'destination',
       sql<boolean>`confirmed_at IS NOT NULL`.as('is_confirmed'),
     ])
-    .where('change_request_id', '=', sql<string>`ANY(${[...changeRequestIds]}::uuid[])`)
+    .where('change_request_id', '=', anyUuid(changeRequestIds))
     .execute();
   return rows.map((row) => ({
     changeRequestId: row.change_request_id!,

@@ -1,3 +1,8 @@
+import { sql } from 'kysely';
+
+/** `= ANY(…)` over uuids: one parameter for a whole batch, however many (pg wants a mutable array). */
+export const anyUuid = (ids: readonly string[]) => sql<string>`ANY(${[...ids]}::uuid[])`;
+
 /** Timestamps come back as Date from both engines; the domain speaks ISO strings. */
 export const iso = (value: Date | string): string =>
   value instanceof Date ? value.toISOString() : new Date(value).toISOString();
