@@ -265,28 +265,62 @@ describe('the monthly report', () => {
 });
 
 describe('the completeness review', () => {
-  it('pages through the month one applied change at a time, entries of the same instant included', async () => {
-    // The test clock stands still between advances, so many entries share their instant: the keyset must order
-    // them by id too, or a page boundary between two would skip or repeat one.
-    const { rows } = await sql<{ id: string; n: number }>`
-      SELECT change_request_id AS id, count(*) OVER (PARTITION BY occurred_at)::int AS n FROM audit_entry
-      WHERE action = 'change_request.applied' AND occurred_at >= '2026-10-01' AND occurred_at < '2026-11-01'`.execute(
+  it('reviews the month in groups of changes that share their facts, every applied entry counted', async () => {
+    const [from, to] = ['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'];
+    const systems = ['billing', 'shipping', 'marketing'];
+    const { rows } = await sql<{ n: number }>`
+      SELECT count(*)::int AS n FROM audit_entry
+      WHERE action = 'change_request.applied' AND occurred_at >= ${from} AND occurred_at < ${to}`.execute(
       app.database.db,
     );
-    expect(rows.some((row) => row.n > 1)).toBe(true);
-    const paged: string[] = [];
-    let after: number | null = null;
-    do {
-      const page = await app.store.appliedChanges(
-        '2026-10-01T00:00:00.000Z',
-        '2026-11-01T00:00:00.000Z',
-        after,
-        1,
-      );
-      paged.push(...page.changeRequestIds);
-      after = page.nextCursor;
-    } while (after !== null);
-    expect(paged.sort()).toEqual(rows.map((row) => row.id).sort());
+    const groups = await app.store.reviewGroups(from, to, systems);
+    expect(groups.reduce((sum, group) => sum + group.appliedChanges, 0)).toBe(rows[0]!.n);
+    expect(groups.length).toBeLessThan(rows[0]!.n);
+    expect(new Set(groups.map((group) => group.key)).size).toBe(groups.length);
+    const legalName = groups.find((group) => group.facts?.fields.includes('legalName'))!;
+    expect(legalName.facts).toEqual({
+      fields: ['legalName'],
+      passedMethods: ['id_document'],
+      isRevert: false,
+      isReadBack: true,
+      approver: { id: lead.id, role: 'team_lead', isHandler: false },
+      sentTo: ['billing', 'shipping'],
+      unconfirmedBy: [],
+      isCustomerConfirmed: true,
+    });
+    const members = await app.store.reviewGroupMembers(from, to, systems, [legalName.key]);
+    expect(members.map((member) => member.changeRequestId)).toEqual(
+      made.filter((m) => m.fields[0] === 'legalName' && m.id !== overdueId).map((m) => m.id),
+    );
+  });
+
+  it('knows an approver who also handled the change, whichever way they handled it', async () => {
+    const approved = made.find((m) => m.fields[0] === 'legalName' && m.id !== overdueId)!.id;
+    const db = app.database.db;
+    const { rows } = await sql<{
+      body: unknown;
+    }>`SELECT body FROM change_request WHERE id = ${approved}`.execute(db);
+    const original = JSON.stringify(rows[0]!.body);
+    // From the request as it was: the approver renamed "someone", and "someone" made one of its handlers.
+    const isHandler = async (path: string | null) => {
+      const { rows: updated } = await sql<{ is_approver_handler: boolean }>`
+        UPDATE change_request SET body = jsonb_set(
+          CASE WHEN ${path}::text[] IS NULL THEN ${original}::jsonb
+            ELSE jsonb_set(${original}::jsonb, ${path}::text[], '"someone"') END,
+          '{approval,approver,id}', '"someone"')
+        WHERE id = ${approved}
+        RETURNING is_approver_handler`.execute(db);
+      return updated[0]!.is_approver_handler;
+    };
+    try {
+      expect(await isHandler(null)).toBe(false);
+      expect(await isHandler('{requester,id}')).toBe(true);
+      expect(await isHandler('{processedBy,0}')).toBe(true);
+      expect(await isHandler('{verifications,0,recordedBy,id}')).toBe(true);
+      expect(await isHandler('{readBack,confirmedBy,id}')).toBe(true);
+    } finally {
+      await sql`UPDATE change_request SET body = ${original}::jsonb WHERE id = ${approved}`.execute(db);
+    }
   });
 
   it('is empty by construction, and names each applied change whose record was tampered with', async () => {

@@ -1,23 +1,20 @@
 import { accuracyRate, type MonthlyReport } from '../core/monthly-report-fns.ts';
 import { monthRange } from '../core/procedure-review-fns.ts';
 import type { Store, UseCaseContext } from './ports.ts';
-import { reviewProcedureCompleteness } from './review-procedure-completeness.ts';
+import { countProcedureFindings } from './review-procedure-completeness.ts';
 
 /** The monthly report (procedure step 8.3), from the database's aggregates and the completeness review. */
 export async function buildMonthlyReport(
   deps: Pick<UseCaseContext, 'policy' | 'clock'> & {
-    readonly store: Pick<Store, 'monthlyFigures' | 'appliedChanges' | 'reviewedRequests' | 'deliveryFacts'>;
+    readonly store: Pick<Store, 'monthlyFigures' | 'reviewGroups'>;
   },
   month: string,
 ): Promise<MonthlyReport> {
   const { from, to } = monthRange(month);
   const [figures, review] = await Promise.all([
     deps.store.monthlyFigures(from, to),
-    reviewProcedureCompleteness(deps, month),
+    countProcedureFindings(deps, month),
   ]);
-  const procedureFindings: Record<string, number> = {};
-  for (const finding of review.findings)
-    procedureFindings[finding.code] = (procedureFindings[finding.code] ?? 0) + 1;
   return {
     month,
     generatedAt: deps.clock.now().toISOString(),
@@ -43,7 +40,7 @@ export async function buildMonthlyReport(
     propagation: figures.propagation,
     compliance: {
       appliedChanges: review.appliedChanges,
-      procedureFindings,
+      procedureFindings: review.findings,
       optOutDeadlineBreaches: figures.optOutDeadlineBreaches,
     },
   };

@@ -11,7 +11,7 @@ import type { Actor, ChangeRequest, ChangeRequestState, Role } from '../core/cha
 import type { SupportContact } from '../core/confirmation-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { Policy, Severity } from '../core/policy-types.ts';
-import type { DeliveryFact, ReviewedRequest } from '../core/procedure-review-fns.ts';
+import type { ReviewFacts } from '../core/procedure-review-fns.ts';
 
 /** What the shell must provide to the use cases. Each use case asks for a `Pick` of what it uses. */
 
@@ -71,9 +71,17 @@ export interface ClaimedOutboxMessage extends OutboxMessage {
 export type OutboxState = 'pending' | 'delivered' | 'dead';
 export type Confirmation = 'read_back' | 'acknowledged' | 'attested';
 
-/** An outbox message's outcome as the completeness review reads it. */
-export interface ChangeRequestDeliveryFact extends DeliveryFact {
+/** Applied changes that share their review facts; `facts` null when the audit log names a request that is gone. */
+export interface ReviewGroup {
+  readonly key: string;
+  readonly facts: ReviewFacts | null;
+  readonly appliedChanges: number;
+}
+
+export interface ReviewGroupMember {
+  readonly key: string;
   readonly changeRequestId: string;
+  readonly customerId: string | null;
 }
 
 export interface OutboxStatus {
@@ -248,8 +256,6 @@ export interface Store {
   countCustomers(): Promise<number>;
 
   findChangeRequest(id: string): Promise<ChangeRequest | null>;
-  /** What the completeness review reads of the requests that exist among `ids`, in no particular order. */
-  reviewedRequests(ids: readonly string[]): Promise<ReviewedRequest[]>;
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;
   /** Locks the requests that exist among `ids`, in id order (so two callers cannot deadlock). */
   lockChangeRequests(ids: readonly string[]): Promise<ChangeRequest[]>;
@@ -330,8 +336,6 @@ export interface Store {
   outboxForChangeRequest(changeRequestId: string): Promise<OutboxStatus[]>;
   /** The outbox messages of these change requests, oldest first: one read for many. */
   outboxForChangeRequests(changeRequestIds: readonly string[]): Promise<OutboxStatus[]>;
-  /** What became of these requests' outbox messages, without their payloads: one read for many (reviews). */
-  deliveryFacts(changeRequestIds: readonly string[]): Promise<ChangeRequestDeliveryFact[]>;
   /** Of these requests, those with deliveries of the given kind, every one of them confirmed: one read per batch. */
   fullyConfirmed(candidates: readonly WaitingRequest[]): Promise<WaitingRequest[]>;
   /**
@@ -372,15 +376,17 @@ export interface Store {
   /** A random sample of the period's completed requests not yet reviewed. */
   qualitySample(from: string, to: string, size: number): Promise<string[]>;
   /**
-   * A page of the change requests whose `applied` audit entry falls in [from, to), in the order they were applied,
-   * after the entry `after` (`nextCursor` of the page before; null for the first).
+   * The changes whose `applied` audit entry falls in [from, to), in groups that share what the completeness
+   * review asks of them; deliveries count to `systems` only.
    */
-  appliedChanges(
+  reviewGroups(from: string, to: string, systems: readonly string[]): Promise<ReviewGroup[]>;
+  /** The changes of the groups with these keys, in the order they were applied. */
+  reviewGroupMembers(
     from: string,
     to: string,
-    after: number | null,
-    limit: number,
-  ): Promise<{ changeRequestIds: string[]; nextCursor: number | null }>;
+    systems: readonly string[],
+    keys: readonly string[],
+  ): Promise<ReviewGroupMember[]>;
   /** Replaces a customer's security questions (answers already hashed). */
   setSecurityQuestions(
     customerId: string,

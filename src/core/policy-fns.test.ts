@@ -52,3 +52,16 @@ describe('policy', () => {
     if (!result.ok) expect(result.error[0]?.path).toBe('tiers.legal.verification.0');
   });
 });
+
+describe('connected systems in a policy', () => {
+  it('refuses more than the review can count, naming the limit', () => {
+    const document = defaultDocument();
+    document.fields.phone.connectedSystems = Array.from({ length: 64 }, (_, index) => `system-${index}`);
+    const result = parsePolicy(document);
+    expect(result.ok).toBe(false);
+    if (!result.ok)
+      expect(result.error).toEqual([{ path: 'fields', fix: expect.stringMatching(/at most 63 .* not 6\d/) }]);
+    document.fields.phone.connectedSystems = document.fields.phone.connectedSystems.slice(0, 60);
+    expect(parsePolicy(document).ok).toBe(true);
+  });
+});

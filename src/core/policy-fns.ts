@@ -1,4 +1,4 @@
-import type { FieldName } from './customer-types.ts';
+import { FIELD_NAMES, type FieldName } from './customer-types.ts';
 import {
   type Policy,
   PolicySchema,
@@ -19,6 +19,9 @@ export interface PolicyProblem {
  * Validates a parsed policy document. Every problem names its path and the fix.
  * @example parsePolicy(YAML.parse(text)) // { ok: false, error: [{ path: 'fields.email.tier', fix: '…' }] }
  */
+/** The most connected systems a policy may name; see `parsePolicy`. */
+export const MAX_CONNECTED_SYSTEMS = 63;
+
 export function parsePolicy(document: unknown): Result<Policy, PolicyProblem[]> {
   const parsed = PolicySchema.safeParse(document);
   if (!parsed.success) {
@@ -61,6 +64,12 @@ export function parsePolicy(document: unknown): Result<Policy, PolicyProblem[]> 
       }
     });
   });
+  const systems = connectedSystemsFor(parsed.data, FIELD_NAMES);
+  if (systems.length > MAX_CONNECTED_SYSTEMS)
+    problems.push({
+      path: 'fields',
+      fix: `Name at most ${MAX_CONNECTED_SYSTEMS} connected systems across the fields, not ${systems.length}: the completeness review counts each system as one bit of a 64-bit integer.`,
+    });
   return problems.length > 0 ? { ok: false, error: problems } : { ok: true, value: parsed.data };
 }
 

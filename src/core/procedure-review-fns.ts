@@ -1,4 +1,4 @@
-import type { ChangeRequest } from './change-request-types.ts';
+import type { Role } from './change-request-types.ts';
 import type { FieldName } from './customer-types.ts';
 import {
   connectedSystemsFor,
@@ -6,7 +6,7 @@ import {
   isVerificationSatisfied,
   tierOfFields,
 } from './policy-fns.ts';
-import type { Policy } from './policy-types.ts';
+import type { Policy, VerificationMethod } from './policy-types.ts';
 
 export const FINDING_CODES = [
   'VERIFICATION_BELOW_TIER',
@@ -26,26 +26,29 @@ export interface ReviewFinding {
 }
 
 /**
- * What the review reads of an applied request: the fields it changed and who verified, read back and approved
- * it. Not the whole request: a month of a million is read in full, and the values changed are not needed.
+ * What the review knows of an applied change: the fields it changed, how it was verified, read back and
+ * approved, and what became of its deliveries. PostgreSQL keeps these beside each request, from its body
+ * (migration 0018), so a month's changes are reviewed in groups that share them, each group once.
  */
-export type ReviewedRequest = Pick<
-  ChangeRequest,
-  | 'id'
-  | 'customerId'
-  | 'verifications'
-  | 'revertOf'
-  | 'readBack'
-  | 'revision'
-  | 'approval'
-  | 'requester'
-  | 'processedBy'
-> & { readonly fields: readonly FieldName[] };
+export interface ReviewFacts {
+  readonly fields: readonly FieldName[];
+  readonly passedMethods: readonly VerificationMethod[];
+  readonly isRevert: boolean;
+  /** The applied revision was read back and confirmed. */
+  readonly isReadBack: boolean;
+  /** Who approved the change, if anyone; `isHandler` when they also asked for it, processed or verified it. */
+  readonly approver: { readonly id: string; readonly role: Role | null; readonly isHandler: boolean } | null;
+  /** The connected systems sent the change, and those of them that have yet to confirm it. */
+  readonly sentTo: readonly string[];
+  readonly unconfirmedBy: readonly string[];
+  /** A confirmation reached the customer. */
+  readonly isCustomerConfirmed: boolean;
+}
 
-export interface DeliveryFact {
-  readonly kind: 'propagation' | 'confirmation';
-  readonly destination: string;
-  readonly isConfirmed: boolean;
+/** A shortfall of an applied change, without the change: one per group of changes that share their facts. */
+export interface ProcedureGap {
+  readonly code: FindingCode;
+  readonly message: string;
 }
 
 /**
@@ -54,18 +57,13 @@ export interface DeliveryFact {
  * where needed, a delivery to every connected system holding a changed field, confirmed, and a confirmation
  * accepted for the customer. By construction this is empty; it exists to prove it and to catch tampering.
  */
-export function procedureFindings(
-  request: ReviewedRequest,
-  deliveries: readonly DeliveryFact[],
-  policy: Policy,
-): ReviewFinding[] {
-  const findings: ReviewFinding[] = [];
-  const find = (code: FindingCode, message: string) =>
-    findings.push({ changeRequestId: request.id, customerId: request.customerId, code, message });
-  const { fields } = request;
+export function procedureGaps(facts: ReviewFacts, policy: Policy): ProcedureGap[] {
+  const gaps: ProcedureGap[] = [];
+  const find = (code: FindingCode, message: string) => gaps.push({ code, message });
+  const { fields } = facts;
   const tier = tierOfFields(policy, fields);
-  const passed = new Set(request.verifications.filter((v) => v.outcome === 'passed').map((v) => v.method));
-  const isVerified = request.revertOf
+  const passed = new Set(facts.passedMethods);
+  const isVerified = facts.isRevert
     ? passed.has('not_me_link')
     : isVerificationSatisfied(policy, tier, passed);
   if (!isVerified)
@@ -73,30 +71,21 @@ export function procedureFindings(
       'VERIFICATION_BELOW_TIER',
       `Verified by [${[...passed].join(', ') || 'nothing'}], which does not meet the ${tier} tier.`,
     );
-  if (request.readBack?.revision !== request.revision)
-    find('READ_BACK_MISSING', 'No read-back of the applied values was confirmed.');
-  if (!request.revertOf && isApprovalRequired(policy, fields)) {
-    const approver = request.approval?.decision === 'approved' ? request.approval.approver : null;
-    const handlers = new Set([
-      request.requester.id,
-      ...request.processedBy,
-      ...request.verifications.map((v) => v.recordedBy.id),
-      request.readBack?.confirmedBy.id,
-    ]);
+  if (!facts.isReadBack) find('READ_BACK_MISSING', 'No read-back of the applied values was confirmed.');
+  if (!facts.isRevert && isApprovalRequired(policy, fields)) {
+    const { approver } = facts;
     if (!approver) find('APPROVAL_MISSING', 'The policy requires an approval; none is recorded.');
-    else if (!['team_lead', 'manager'].includes(approver.role ?? '') || handlers.has(approver.id))
+    else if (!['team_lead', 'manager'].includes(approver.role ?? '') || approver.isHandler)
       find('APPROVAL_MISSING', `Approved by ${approver.id}, who is not an eligible second person.`);
   }
   for (const system of connectedSystemsFor(policy, fields)) {
-    const toSystem = deliveries.filter((d) => d.kind === 'propagation' && d.destination === system);
-    if (toSystem.length === 0)
+    if (!facts.sentTo.includes(system))
       find('CONNECTED_SYSTEM_SKIPPED', `${system} holds a changed field but was never sent the change.`);
-    else if (toSystem.some((d) => !d.isConfirmed))
+    else if (facts.unconfirmedBy.includes(system))
       find('NOT_CONSISTENT', `${system} has not confirmed the new values.`);
   }
-  if (!deliveries.some((d) => d.kind === 'confirmation' && d.isConfirmed))
-    find('CONFIRMATION_NOT_DELIVERED', 'No confirmation reached the customer.');
-  return findings;
+  if (!facts.isCustomerConfirmed) find('CONFIRMATION_NOT_DELIVERED', 'No confirmation reached the customer.');
+  return gaps;
 }
 
 /** The first and last instants of a month given as YYYY-MM (UTC). */

@@ -2,7 +2,6 @@ import { type Kysely, sql } from 'kysely';
 import type { ChangeRequestWrite, ChangeRequestWritten, FieldCipher, Page } from '../app/ports.ts';
 import type { ChangeRequest, ChangeRequestState } from '../core/change-request-types.ts';
 import { PENDING_STATES } from '../core/change-request-types.ts';
-import type { ReviewedRequest } from '../core/procedure-review-fns.ts';
 import { customerUpdateIfVersion } from './customer-repo.ts';
 import { outboxInsert } from './outbox-repo.ts';
 import { pageOf } from './page-fns.ts';
@@ -76,45 +75,6 @@ export async function lockChangeRequest(db: Executor, id: string): Promise<Chang
     .forNoKeyUpdate()
     .executeTakeFirst();
   return row ? fromBody(row.body) : null;
-}
-
-/**
- * What the completeness review reads of the requests that exist among `ids`, in no particular order: the parts
- * of the body it needs, each a column of its own, so a month's million are neither parsed whole here nor built
- * into new objects by the database (each of which costs more than the read).
- */
-export async function reviewedRequests(db: Executor, ids: readonly string[]): Promise<ReviewedRequest[]> {
-  if (ids.length === 0) return [];
-  const part = <Key extends keyof ReviewedRequest>(key: Key) =>
-    sql<ReviewedRequest[Key]>`body->${sql.lit(key)}`.as(key);
-  const rows = await db
-    .selectFrom('change_request')
-    .select([
-      'id',
-      'customer_id',
-      'fields',
-      part('verifications'),
-      part('revertOf'),
-      part('readBack'),
-      part('revision'),
-      part('approval'),
-      part('requester'),
-      part('processedBy'),
-    ])
-    .where('id', '=', anyUuid(ids))
-    .execute();
-  return rows.map((row) => ({
-    id: row.id,
-    customerId: row.customer_id,
-    fields: row.fields as ReviewedRequest['fields'],
-    verifications: row.verifications,
-    revertOf: row.revertOf,
-    readBack: row.readBack,
-    revision: row.revision,
-    approval: row.approval,
-    requester: row.requester,
-    processedBy: row.processedBy,
-  }));
 }
 
 export async function lockChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {

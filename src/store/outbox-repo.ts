@@ -1,6 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
-  ChangeRequestDeliveryFact,
   ClaimedOutboxMessage,
   Confirmation,
   ManualTask,
@@ -203,30 +202,6 @@ export async function outboxForChangeRequests(
     .orderBy('id')
     .execute();
   return rows.map(statusFromRow);
-}
-
-/** What became of these requests' outbox messages, without their payloads. */
-export async function deliveryFacts(
-  db: Executor,
-  changeRequestIds: readonly string[],
-): Promise<ChangeRequestDeliveryFact[]> {
-  if (changeRequestIds.length === 0) return [];
-  const rows = await db
-    .selectFrom('outbox')
-    .select([
-      'change_request_id',
-      'kind',
-      'destination',
-      sql<boolean>`confirmed_at IS NOT NULL`.as('is_confirmed'),
-    ])
-    .where('change_request_id', '=', anyUuid(changeRequestIds))
-    .execute();
-  return rows.map((row) => ({
-    changeRequestId: row.change_request_id!,
-    kind: row.kind as ChangeRequestDeliveryFact['kind'],
-    destination: row.destination,
-    isConfirmed: row.is_confirmed,
-  }));
 }
 
 export async function fullyConfirmed(

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 
 /** Timestamps go in as ISO strings and come out as Date; repos convert back to ISO strings. */
 type Timestamp = ColumnType<Date, string, string>;
@@ -80,6 +80,13 @@ export interface ChangeRequestTable {
   escalated_at: Timestamp | null;
   completed_at: Timestamp | null;
   fields: string[];
+  // Kept by PostgreSQL from `body` for the completeness review (migration 0018); never written.
+  passed_methods: GeneratedAlways<Json<string[]>>;
+  is_revert: GeneratedAlways<boolean>;
+  is_read_back: GeneratedAlways<boolean>;
+  approver_id: GeneratedAlways<string | null>;
+  approver_role: GeneratedAlways<string | null>;
+  is_approver_handler: GeneratedAlways<boolean>;
 }
 
 export interface AuditEntryTable {

@@ -44,7 +44,6 @@ export function createStore(
     countCustomers: () => customers.countCustomers(db),
 
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, id),
-    reviewedRequests: (ids) => changeRequests.reviewedRequests(db, ids),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, ids),
     updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, updates),
@@ -88,7 +87,6 @@ export function createStore(
     findOutbox: (id) => outbox.findOutbox(db, id),
     outboxForChangeRequest: (id) => outbox.outboxForChangeRequests(db, [id]),
     outboxForChangeRequests: (ids) => outbox.outboxForChangeRequests(db, ids),
-    deliveryFacts: (ids) => outbox.deliveryFacts(db, ids),
     fullyConfirmed: (candidates) => outbox.fullyConfirmed(db, candidates),
     strandedChangeRequests: (updatedBefore, limit) => outbox.strandedChangeRequests(db, updatedBefore, limit),
     listDeadLetters: (query) => outbox.listDeadLetters(db, query),
@@ -98,7 +96,8 @@ export function createStore(
     monthlyFigures: (from, to) => reports.monthlyFigures(db, from, to),
     recordQualityReview: (review) => reports.recordQualityReview(db, review),
     qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
-    appliedChanges: (from, to, after, limit) => audit.appliedChanges(db, from, to, after, limit),
+    reviewGroups: (from, to, systems) => reports.reviewGroups(db, from, to, systems),
+    reviewGroupMembers: (from, to, systems, keys) => reports.reviewGroupMembers(db, from, to, systems, keys),
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
