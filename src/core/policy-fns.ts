@@ -15,13 +15,13 @@ export interface PolicyProblem {
   readonly fix: string;
 }
 
+/** The most connected systems a policy may name; see `parsePolicy`. */
+export const MAX_CONNECTED_SYSTEMS = 63;
+
 /**
  * Validates a parsed policy document. Every problem names its path and the fix.
  * @example parsePolicy(YAML.parse(text)) // { ok: false, error: [{ path: 'fields.email.tier', fix: '…' }] }
  */
-/** The most connected systems a policy may name; see `parsePolicy`. */
-export const MAX_CONNECTED_SYSTEMS = 63;
-
 export function parsePolicy(document: unknown): Result<Policy, PolicyProblem[]> {
   const parsed = PolicySchema.safeParse(document);
   if (!parsed.success) {
