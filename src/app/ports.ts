@@ -227,6 +227,8 @@ export interface AnomalyHistoryRead {
 
 export interface Store {
   transaction<T>(work: (tx: Store) => Promise<T>): Promise<T>;
+  /** Reads that must agree with each other, in one read-only snapshot (repeatable read). */
+  snapshot<T>(work: (tx: Store) => Promise<T>): Promise<T>;
 
   findCustomer(id: string): Promise<Customer | null>;
   findCustomers(ids: readonly string[]): Promise<Customer[]>;

@@ -44,25 +44,28 @@ async function gapsOfMonth(deps: ReviewDeps<'reviewGroups'>, month: string) {
  * entries: the state machine applies a request once, so each is one request.
  */
 export async function reviewProcedureCompleteness(
-  deps: ReviewDeps<'reviewGroups' | 'reviewGroupMembers'>,
+  deps: ReviewDeps<'snapshot'>,
   month: string,
 ): Promise<CompletenessReview> {
-  const { from, to, systems, groups, appliedChanges } = await gapsOfMonth(deps, month);
-  const gapsByKey = new Map(
-    groups.filter((group) => group.gaps.length > 0).map((group) => [group.key, group.gaps]),
-  );
-  const members = await deps.store.reviewGroupMembers(from, to, systems, [...gapsByKey.keys()]);
-  return {
-    month,
-    appliedChanges,
-    findings: members.flatMap((member) =>
-      (gapsByKey.get(member.key) ?? []).map((gap) => ({
-        changeRequestId: member.changeRequestId,
-        customerId: member.customerId ?? '',
-        ...gap,
-      })),
-    ),
-  };
+  // One snapshot: a change confirmed between the two reads would otherwise be counted and not listed.
+  return deps.store.snapshot(async (store) => {
+    const { from, to, systems, groups, appliedChanges } = await gapsOfMonth({ ...deps, store }, month);
+    const gapsByKey = new Map(
+      groups.filter((group) => group.gaps.length > 0).map((group) => [group.key, group.gaps]),
+    );
+    const members = await store.reviewGroupMembers(from, to, systems, [...gapsByKey.keys()]);
+    return {
+      month,
+      appliedChanges,
+      findings: members.flatMap((member) =>
+        (gapsByKey.get(member.key) ?? []).map((gap) => ({
+          changeRequestId: member.changeRequestId,
+          customerId: member.customerId ?? '',
+          ...gap,
+        })),
+      ),
+    };
+  });
 }
 
 /** How many changes applied in the month fall short of the procedure, by finding: the monthly report's figure. */

@@ -23,11 +23,19 @@ export function createStore(
   cipher: FieldCipher,
   isInTransaction = false,
 ): Store {
+  // Reads that must agree with each other (the audit log's scan, the review's groups and their members) share
+  // one read-only snapshot; inside a transaction, the caller's.
+  const inSnapshot = <T>(read: (trx: Kysely<Database>) => Promise<T>): Promise<T> =>
+    isInTransaction
+      ? read(db)
+      : db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(read);
   const store: Store = {
     transaction: (work) =>
       isInTransaction
         ? work(store)
         : db.transaction().execute((trx) => work(createStore(trx, sha256, cipher, true))),
+    snapshot: (work) =>
+      inSnapshot((trx) => work(isInTransaction ? store : createStore(trx, sha256, cipher, true))),
 
     findCustomer: (id) => customers.findCustomer(db, cipher, id),
     findCustomers: (ids) => customers.findCustomers(db, cipher, ids),
@@ -67,14 +75,7 @@ export function createStore(
       return entry ? { entry, values: audit.openSealedDetails(entry, cipher) } : null;
     },
     listAudit: (query) => audit.listAuditEntries(db, query),
-    scanAuditLog: (limit) =>
-      isInTransaction
-        ? audit.scanAuditLog(db, limit)
-        : db
-            .transaction()
-            .setIsolationLevel('repeatable read')
-            .setAccessMode('read only')
-            .execute((trx) => audit.scanAuditLog(trx, limit)),
+    scanAuditLog: (limit) => inSnapshot((trx) => audit.scanAuditLog(trx, limit)),
     lockCheckpoints: () => audit.lockCheckpoints(db),
     movedChainHeads: (limit) => audit.movedChainHeads(db, limit),
     insertCheckpoint: (checkpoint) => audit.insertCheckpoint(db, checkpoint),
