@@ -254,12 +254,20 @@ function reviewedChanges(from: string, to: string, systems: readonly string[]) {
     FROM applied AS a LEFT JOIN change_request AS r ON r.id = a.id LEFT JOIN delivered AS d ON d.id = a.id`;
 }
 
+/**
+ * Room for the review's hashes in memory, for the rest of the caller's transaction. With the default 4 MB, and a
+ * month's applied entries underestimated (5x, on a log of ten million), PostgreSQL grouped a million rows by
+ * sorting them on disk: 7.1–7.4 s against 5.1 s.
+ */
+const allowReviewMemory = (db: Executor) => sql`SET LOCAL work_mem = '64MB'`.execute(db);
+
 const systemsIn = (systems: readonly string[], mask: string | number | bigint) =>
   systems.filter((_, index) => (BigInt(mask) >> BigInt(index)) & 1n);
 
 /**
  * The month's applied changes in groups that share their review facts: one row per group, however many changes.
- * `facts` is null for changes the audit log records as applied whose request is gone.
+ * `facts` is null for changes the audit log records as applied whose request is gone. In a transaction (it sets
+ * `work_mem` for the rest of it).
  */
 export async function reviewGroups(
   db: Executor,
@@ -267,6 +275,7 @@ export async function reviewGroups(
   to: string,
   systems: readonly string[],
 ): Promise<ReviewGroup[]> {
+  await allowReviewMemory(db);
   const { rows } = await sql<ReviewedRow & { key: string; applied_changes: number }>`
     SELECT ${FACTS}, ${KEY} AS key, count(*)::int AS applied_changes
     FROM (${reviewedChanges(from, to, systems)}) AS reviewed
@@ -301,6 +310,7 @@ export async function reviewGroupMembers(
   keys: readonly string[],
 ): Promise<ReviewGroupMember[]> {
   if (keys.length === 0) return [];
+  await allowReviewMemory(db);
   const { rows } = await sql<{ key: string; id: string; customer_id: string | null }>`
     SELECT ${KEY} AS key, id, customer_id FROM (${reviewedChanges(from, to, systems)}) AS reviewed
     WHERE ${KEY} = ANY(${[...keys]}::text[])

@@ -97,8 +97,9 @@ export function createStore(
     monthlyFigures: (from, to) => reports.monthlyFigures(db, from, to),
     recordQualityReview: (review) => reports.recordQualityReview(db, review),
     qualitySample: (from, to, size) => reports.qualitySample(db, from, to, size),
-    reviewGroups: (from, to, systems) => reports.reviewGroups(db, from, to, systems),
-    reviewGroupMembers: (from, to, systems, keys) => reports.reviewGroupMembers(db, from, to, systems, keys),
+    reviewGroups: (from, to, systems) => inSnapshot((trx) => reports.reviewGroups(trx, from, to, systems)),
+    reviewGroupMembers: (from, to, systems, keys) =>
+      inSnapshot((trx) => reports.reviewGroupMembers(trx, from, to, systems, keys)),
     setSecurityQuestions: (customerId, questions, at) =>
       verification.setSecurityQuestions(db, customerId, questions, at),
     securityQuestions: (customerId) => verification.securityQuestions(db, customerId),
