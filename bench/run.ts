@@ -16,6 +16,7 @@ import {
   startSampleSystem,
   webhookSystemsFile,
 } from '../src/demo/sample-connected-system.ts';
+import { ACTIVITY_ACTIONS } from '../src/store/anomaly-repo.ts';
 import { type BulkRun, benchBulk, bulkTable } from './bulk.ts';
 import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
 
@@ -387,17 +388,7 @@ async function rawSql(url: string): Promise<Run> {
              WHERE occurred_at >= now() - interval '1 hour' AND action = ANY($3::text[])) AS entry) AS activity,
            (SELECT json_agg(flag) FROM anomaly_flag AS flag
              WHERE flag.status = 'open' AND (flag.customer_id = $1::uuid OR flag.subject = ANY($4::text[]))) AS flags`,
-        values: [
-          customerId,
-          sources,
-          [
-            'change_request.received',
-            'change_request.verification_recorded',
-            'change_request.applied',
-            'change_request.reported_not_me',
-          ],
-          [`customer:${customerId}`, ...sources],
-        ],
+        values: [customerId, sources, ACTIVITY_ACTIONS, [`customer:${customerId}`, ...sources]],
       });
       // A sealed record is about 400 characters; the real write replaces it.
       await client.query({

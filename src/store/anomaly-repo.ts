@@ -10,7 +10,8 @@ import type { AnomalyFlagTable, Database } from './schema-types.ts';
 
 type Executor = Kysely<Database>;
 
-const ACTIVITY_ACTIONS = [
+/** The audit actions the anomaly rules count (also the benchmark's raw-SQL baseline, which must read the same). */
+export const ACTIVITY_ACTIONS = [
   'change_request.received',
   'change_request.verification_recorded',
   'change_request.applied',
