@@ -142,6 +142,81 @@ describe('audit log', () => {
     expect(await verify()).toMatchObject({ isIntact: true });
   });
 
+  it('binds the columns to the hashed text exactly as the constraint of migration 0016 did', async () => {
+    // Migration 0019 moved the rule into a function that parses the text once. For each way to make the text
+    // and the columns disagree (or agree), the function and the old expression must give the same answer.
+    const old = `coalesce(hashed IS NOT NULL AND (hashed - 'occurredAt') = jsonb_build_object('chain', chain,
+      'seq', seq, 'prevHash', prev_hash, 'actor', actor, 'action', action, 'changeRequestId', change_request_id,
+      'details', details) AND (hashed ->> 'occurredAt')::timestamptz = occurred_at, false)`;
+    const variants = [
+      'hashed',
+      'NULL',
+      "hashed - 'chain'",
+      "hashed - 'occurredAt'",
+      'hashed || \'{"extra": 1}\'',
+      "jsonb_set(hashed, '{seq}', to_jsonb((hashed ->> 'seq')::int + 1))",
+      "jsonb_set(hashed, '{seq}', to_jsonb(hashed ->> 'seq'))",
+      "jsonb_set(hashed, '{seq}', to_jsonb((hashed ->> 'seq')::numeric + 0.0))",
+      "jsonb_set(hashed, '{chain}', '\"00000000-0000-7000-8000-000000000000\"')",
+      "jsonb_set(hashed, '{prevHash}', to_jsonb(upper(hashed ->> 'prevHash')))",
+      "jsonb_set(hashed, '{actor,id}', '\"someone-else\"')",
+      "jsonb_set(hashed, '{actor}', '\"system\"')",
+      "jsonb_set(hashed, '{action}', '\"customer.deleted\"')",
+      "jsonb_set(hashed, '{changeRequestId}', 'null')",
+      "jsonb_set(hashed, '{changeRequestId}', '\"00000000-0000-7000-8000-000000000000\"')",
+      "hashed - 'changeRequestId'",
+      "jsonb_set(hashed, '{details}', '{}')",
+      "jsonb_set(hashed, '{details,forged}', 'true')",
+      "jsonb_set(hashed, '{occurredAt}', to_jsonb(occurred_at + interval '1 millisecond'))",
+      "jsonb_set(hashed, '{occurredAt}', to_jsonb(occurred_at))",
+      'jsonb_build_array(hashed)',
+    ];
+    const { rows } = await sql<{ variant: number; old: boolean; now: boolean }>`
+      SELECT variant, ${sql.raw(old)} AS old,
+        amend_audit_text_matches(hashed, chain, seq, occurred_at, actor, action, change_request_id, details,
+          prev_hash) AS now
+      FROM (SELECT v.variant, v.hashed, e.chain, e.seq, e.occurred_at, e.actor, e.action, e.change_request_id,
+          e.details, e.prev_hash
+        FROM (SELECT * FROM audit_entry WHERE change_request_id IS NOT NULL ORDER BY id LIMIT 1) e,
+          LATERAL (SELECT e.hashed_json::jsonb AS hashed) h,
+          LATERAL (VALUES ${sql.raw(variants.map((variant, i) => `(${i}, ${variant})`).join(', '))})
+            AS v (variant, hashed)) cases
+      ORDER BY variant`.execute(app.database.db);
+    expect(rows).toHaveLength(variants.length);
+    for (const row of rows)
+      expect({ variant: variants[row.variant], now: row.now }).toEqual({
+        variant: variants[row.variant],
+        now: row.old,
+      });
+    expect(rows.filter((row) => row.now).map((row) => variants[row.variant])).toEqual([
+      'hashed',
+      "jsonb_set(hashed, '{seq}', to_jsonb((hashed ->> 'seq')::numeric + 0.0))",
+      "jsonb_set(hashed, '{occurredAt}', to_jsonb(occurred_at))",
+    ]);
+  });
+
+  it('reports the constraint as missing when its function is replaced or given settings', async () => {
+    const definition = sql<{ definition: string }>`
+      SELECT pg_get_functiondef('amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)'::regprocedure) AS definition`;
+    const [{ definition: original }] = (await definition.execute(app.database.db)).rows as [
+      { definition: string },
+    ];
+    for (const forgery of [
+      sql`CREATE OR REPLACE FUNCTION amend_audit_text_matches(hashed jsonb, chain text, seq integer,
+        occurred_at timestamptz, actor jsonb, action text, change_request_id uuid, details jsonb, prev_hash text)
+        RETURNS boolean LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN true; END $$`,
+      sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
+        SET search_path = public, pg_catalog`,
+    ]) {
+      await forgery.execute(app.database.db);
+      expect((await verify()).problems.map((p) => p.kind)).toEqual(['safeguard_missing']);
+      await sql.raw(original).execute(app.database.db);
+      await sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
+        RESET ALL`.execute(app.database.db);
+      expect(await verify()).toMatchObject({ isIntact: true });
+    }
+  });
+
   it('names the first edited entry, a removed entry and a deleted chain', async () => {
     const [edited, removedFrom, deleted] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
     // Editing the columns alone breaks the constraint that binds them to the hashed text: a forger edits both.

@@ -12,6 +12,7 @@ import type {
 } from '../core/audit-types.ts';
 import type { Actor } from '../core/change-request-types.ts';
 import { groupedBy } from '../core/value-fns.ts';
+import { migrationScript } from './migration-files.ts';
 import { pageOf } from './page-fns.ts';
 import { copyText, iso, json, parsed } from './row-fns.ts';
 import type { AuditEntryTable, Database } from './schema-types.ts';
@@ -236,18 +237,33 @@ export async function listAuditEntries(
   return { entries: page.items, nextCursor: page.nextCursor };
 }
 
-/** The constraint of migration 0016, as PostgreSQL writes it back once validated. */
+/** The constraint of migration 0019, as PostgreSQL writes it back. */
 const SAFEGUARD_DEFINITION =
-  "CHECK (COALESCE(((hashed_json IS NOT NULL) AND (((hashed_json)::jsonb - 'occurredAt'::text) = jsonb_build_object('chain', chain, 'seq', seq, 'prevHash', prev_hash, 'actor', actor, 'action', action, 'changeRequestId', change_request_id, 'details', details)) AND ((((hashed_json)::jsonb ->> 'occurredAt'::text))::timestamp with time zone = occurred_at)), false))";
+  'CHECK (amend_audit_text_matches((hashed_json)::jsonb, chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash))';
+const SAFEGUARD_FUNCTION =
+  'amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)';
 
-/** The constraint that binds each entry's columns to its hashed text, as the catalogue has it (if it is there). */
+/** The body of the constraint's function as migration 0019 creates it, from the migration itself. */
+const safeguardFunctionSource = () =>
+  /\$\$([\s\S]*?)\$\$/.exec(migrationScript('0019-audit-safeguard-parses-once'))![1];
+
+/**
+ * The constraint that binds each entry's columns to its hashed text, as the catalogue has it (if it is there):
+ * whether it is validated, and whether it is as the migrations made it, the constraint and the function it calls,
+ * with its body and no settings (a search_path set on the function could resolve its calls elsewhere).
+ */
 async function auditSafeguard(
   db: Executor,
-): Promise<{ readonly convalidated: boolean; readonly definition: string } | undefined> {
-  const { rows } = await sql<{ convalidated: boolean; definition: string }>`
-    SELECT convalidated, pg_get_constraintdef(oid) AS definition FROM pg_constraint
-    WHERE conrelid = 'audit_entry'::regclass AND conname = 'audit_entry_hashed_json_matches'`.execute(db);
-  return rows[0];
+): Promise<{ readonly convalidated: boolean; readonly isAsMigrated: boolean } | undefined> {
+  const { rows } = await sql<{ convalidated: boolean; is_as_migrated: boolean }>`
+    SELECT c.convalidated, pg_get_constraintdef(c.oid) = ${SAFEGUARD_DEFINITION}
+      AND coalesce((SELECT p.prosrc = ${safeguardFunctionSource()} AND p.proconfig IS NULL
+          AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')
+        FROM pg_proc p WHERE p.oid = to_regprocedure(${SAFEGUARD_FUNCTION})), false) AS is_as_migrated
+    FROM pg_constraint c
+    WHERE c.conrelid = 'audit_entry'::regclass AND c.conname = 'audit_entry_hashed_json_matches'`.execute(db);
+  const [safeguard] = rows;
+  return safeguard && { convalidated: safeguard.convalidated, isAsMigrated: safeguard.is_as_migrated };
 }
 
 const isHashWrong = sql<boolean>`(hashed_json IS NULL OR encode(sha256(convert_to(hashed_json, 'UTF8')), 'hex') <> hash)`;
@@ -353,7 +369,7 @@ export async function scanAuditLog(db: Executor, limit: number): Promise<AuditLo
     checkpoints,
     entries,
     heads,
-    isSafeguarded: safeguard?.convalidated === true && safeguard.definition === SAFEGUARD_DEFINITION,
+    isSafeguarded: safeguard?.convalidated === true && safeguard.isAsMigrated,
     faults: faults.slice(0, limit),
   };
 }

@@ -1,10 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { sql } from 'kysely';
 import { backfillAuditHashedJson } from './audit-repo.ts';
 import type { AmendDatabase } from './database.ts';
-
-// From the sources (src/store) or the bundle (dist/cli): both two folders below the package.
-const MIGRATIONS_DIR = new URL('../../src/store/migrations/', import.meta.url);
+import { migrationNames, migrationScript } from './migration-files.ts';
 
 export interface MigrationReport {
   readonly applied: string[];
@@ -24,16 +21,11 @@ export async function migrate(database: AmendDatabase): Promise<MigrationReport>
     );
     const done = await sql<{ name: string }>`SELECT name FROM schema_migration`.execute(database.db);
     const doneNames = new Set(done.rows.map((row) => row.name));
-    const files = readdirSync(MIGRATIONS_DIR)
-      .filter((file) => /^\d{4}-[a-z0-9-]+\.sql$/.test(file))
-      .sort();
     const applied: string[] = [];
-    for (const file of files) {
-      const name = file.replace(/\.sql$/, '');
+    for (const name of migrationNames()) {
       if (doneNames.has(name)) continue;
-      const script = readFileSync(new URL(file, MIGRATIONS_DIR), 'utf8');
       await database.runScript(
-        `BEGIN;\n${script}\nINSERT INTO schema_migration (name) VALUES ('${name}');\nCOMMIT;`,
+        `BEGIN;\n${migrationScript(name)}\nINSERT INTO schema_migration (name) VALUES ('${name}');\nCOMMIT;`,
       );
       applied.push(name);
     }
