@@ -207,14 +207,38 @@ describe('audit log', () => {
         RETURNS boolean LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN true; END $$`,
       sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
         SET search_path = public, pg_catalog`,
+      sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
+        RESET ALL`,
     ]) {
       await forgery.execute(app.database.db);
       expect((await verify()).problems.map((p) => p.kind)).toEqual(['safeguard_missing']);
-      await sql.raw(original).execute(app.database.db);
-      await sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
-        RESET ALL`.execute(app.database.db);
+      await sql.raw(original).execute(app.database.db); // the whole definition, its setting included
       expect(await verify()).toMatchObject({ isIntact: true });
     }
+  });
+
+  it('holds in a session whose search_path puts an always-true jsonb equality before pg_catalog', async () => {
+    const [edited] = [...customers].sort((a, b) => (a.id < b.id ? -1 : 1));
+    await sql`CREATE SCHEMA IF NOT EXISTS forger`.execute(app.database.db);
+    await sql`CREATE OR REPLACE FUNCTION forger.always(jsonb, jsonb) RETURNS boolean LANGUAGE sql IMMUTABLE
+      AS 'SELECT true'`.execute(app.database.db);
+    await sql`CREATE OPERATOR forger.= (LEFTARG = jsonb, RIGHTARG = jsonb, FUNCTION = forger.always)`.execute(
+      app.database.db,
+    );
+    try {
+      await expect(
+        app.database.db.transaction().execute(async (trx) => {
+          await sql`SET LOCAL search_path = forger, pg_catalog, public`.execute(trx);
+          await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(trx);
+          await sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${edited!.id} AND seq = 2`.execute(
+            trx,
+          );
+        }),
+      ).rejects.toThrow(/audit_entry_hashed_json_matches/);
+    } finally {
+      await sql`DROP SCHEMA forger CASCADE`.execute(app.database.db);
+    }
+    expect(await verify()).toMatchObject({ isIntact: true });
   });
 
   it('names the first edited entry, a removed entry and a deleted chain', async () => {

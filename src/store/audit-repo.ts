@@ -249,15 +249,16 @@ const safeguardFunctionSource = () =>
 
 /**
  * The constraint that binds each entry's columns to its hashed text, as the catalogue has it (if it is there):
- * whether it is validated, and whether it is as the migrations made it, the constraint and the function it calls,
- * with its body and no settings (a search_path set on the function could resolve its calls elsewhere).
+ * whether it is validated, and whether it is as the migrations made it: the constraint, and the function it calls
+ * with its body (migration 0019) and its one setting, search_path pinned to pg_catalog (0021), so that no session
+ * resolves its operators elsewhere.
  */
 async function auditSafeguard(
   db: Executor,
 ): Promise<{ readonly convalidated: boolean; readonly isAsMigrated: boolean } | undefined> {
   const { rows } = await sql<{ convalidated: boolean; is_as_migrated: boolean }>`
     SELECT c.convalidated, pg_get_constraintdef(c.oid) = ${SAFEGUARD_DEFINITION}
-      AND coalesce((SELECT p.prosrc = ${safeguardFunctionSource()} AND p.proconfig IS NULL
+      AND coalesce((SELECT p.prosrc = ${safeguardFunctionSource()} AND p.proconfig = ARRAY['search_path=pg_catalog']
           AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'plpgsql')
         FROM pg_proc p WHERE p.oid = to_regprocedure(${SAFEGUARD_FUNCTION})), false) AS is_as_migrated
     FROM pg_constraint c
