@@ -31,9 +31,13 @@ async function changePreferredName(customer: Customer, value: string) {
   if (!result.ok) throw new Error(result.error.message);
 }
 
-/** Tampering needs the append-only triggers off, as a database owner with direct access could do. */
-async function tamper(statement: ReturnType<typeof sql>) {
+/**
+ * Tampering needs the append-only triggers off, as a database owner with direct access could do; a forger may
+ * also choose the session's search_path.
+ */
+async function tamper(statement: ReturnType<typeof sql>, searchPath?: string) {
   await app.database.db.transaction().execute(async (trx) => {
+    if (searchPath) await sql`SELECT set_config('search_path', ${searchPath}, true)`.execute(trx);
     await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(trx);
     await statement.execute(trx);
     await sql`ALTER TABLE audit_entry ENABLE TRIGGER USER`.execute(trx);
@@ -196,8 +200,11 @@ describe('audit log', () => {
   });
 
   it('reports the constraint as missing when its function is replaced or given settings', async () => {
+    const signature =
+      'amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)';
+    const safeguard = sql.raw(signature);
     const definition = sql<{ definition: string }>`
-      SELECT pg_get_functiondef('amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)'::regprocedure) AS definition`;
+      SELECT pg_get_functiondef(${signature}::regprocedure) AS definition`;
     const [{ definition: original }] = (await definition.execute(app.database.db)).rows as [
       { definition: string },
     ];
@@ -205,10 +212,8 @@ describe('audit log', () => {
       sql`CREATE OR REPLACE FUNCTION amend_audit_text_matches(hashed jsonb, chain text, seq integer,
         occurred_at timestamptz, actor jsonb, action text, change_request_id uuid, details jsonb, prev_hash text)
         RETURNS boolean LANGUAGE plpgsql STABLE AS $$ BEGIN RETURN true; END $$`,
-      sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
-        SET search_path = public, pg_catalog`,
-      sql`ALTER FUNCTION amend_audit_text_matches(jsonb, text, integer, timestamptz, jsonb, text, uuid, jsonb, text)
-        RESET ALL`,
+      sql`ALTER FUNCTION ${safeguard} SET search_path = public, pg_catalog`,
+      sql`ALTER FUNCTION ${safeguard} RESET ALL`,
     ]) {
       await forgery.execute(app.database.db);
       expect((await verify()).problems.map((p) => p.kind)).toEqual(['safeguard_missing']);
@@ -227,13 +232,10 @@ describe('audit log', () => {
     );
     try {
       await expect(
-        app.database.db.transaction().execute(async (trx) => {
-          await sql`SET LOCAL search_path = forger, pg_catalog, public`.execute(trx);
-          await sql`ALTER TABLE audit_entry DISABLE TRIGGER USER`.execute(trx);
-          await sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${edited!.id} AND seq = 2`.execute(
-            trx,
-          );
-        }),
+        tamper(
+          sql`UPDATE audit_entry SET details = '{"forged": true}' WHERE chain = ${edited!.id} AND seq = 2`,
+          'forger, pg_catalog, public',
+        ),
       ).rejects.toThrow(/audit_entry_hashed_json_matches/);
     } finally {
       await sql`DROP SCHEMA forger CASCADE`.execute(app.database.db);
