@@ -230,28 +230,27 @@ const KEY = sql<string>`ROW(${FACTS})::text`;
 /**
  * The changes whose `applied` entry falls in [from, to), one row each with the facts PostgreSQL keeps beside the
  * request (migration 0018) and its deliveries to `systems` as bit masks (bit i: systems[i]), which aggregate far
- * faster than arrays of names. The deliveries are MATERIALIZED: a parallel plan otherwise built their hash once
- * per worker, three times the work of the largest step.
+ * faster than arrays of names. Each change's deliveries are aggregated beside it (LATERAL: one probe of the
+ * outbox index a change, streaming), not grouped by change across the month, which PostgreSQL planned as three
+ * million probes sorted on disk: 3.1–3.7 s on three processes against 2.6 s on one, over a million changes.
  */
 function reviewedChanges(from: string, to: string, systems: readonly string[]) {
   const bit = sql`1::bigint << (array_position(${[...systems]}::text[], o.destination) - 1)`;
   return sql`
-    WITH applied AS NOT MATERIALIZED (
-      SELECT id AS entry_id, occurred_at, change_request_id AS id FROM audit_entry
-      WHERE action = 'change_request.applied' AND occurred_at >= ${from}::timestamptz AND occurred_at < ${to}::timestamptz
-    ), delivered AS MATERIALIZED (
-      SELECT o.change_request_id AS id,
-        bit_or(${bit}) FILTER (WHERE o.kind = 'propagation') AS sent,
+    SELECT a.id AS entry_id, a.occurred_at, a.change_request_id AS id, r.customer_id, r.id IS NULL AS is_gone,
+      r.fields, r.passed_methods, r.is_revert, r.is_read_back, r.approver_id, r.approver_role,
+      r.is_approver_handler, coalesce(d.sent, 0) AS sent, coalesce(d.unconfirmed, 0) AS unconfirmed,
+      coalesce(d.is_customer_confirmed, false) AS is_customer_confirmed
+    FROM audit_entry AS a
+    LEFT JOIN change_request AS r ON r.id = a.change_request_id
+    LEFT JOIN LATERAL (
+      SELECT bit_or(${bit}) FILTER (WHERE o.kind = 'propagation') AS sent,
         bit_or(${bit}) FILTER (WHERE o.kind = 'propagation' AND o.confirmed_at IS NULL) AS unconfirmed,
         bool_or(o.kind = 'confirmation' AND o.confirmed_at IS NOT NULL) AS is_customer_confirmed
-      FROM applied AS a JOIN outbox AS o ON o.change_request_id = a.id
-      GROUP BY o.change_request_id
-    )
-    SELECT a.entry_id, a.occurred_at, a.id, r.customer_id, r.id IS NULL AS is_gone, r.fields, r.passed_methods,
-      r.is_revert, r.is_read_back, r.approver_id, r.approver_role, r.is_approver_handler,
-      coalesce(d.sent, 0) AS sent, coalesce(d.unconfirmed, 0) AS unconfirmed,
-      coalesce(d.is_customer_confirmed, false) AS is_customer_confirmed
-    FROM applied AS a LEFT JOIN change_request AS r ON r.id = a.id LEFT JOIN delivered AS d ON d.id = a.id`;
+      FROM outbox AS o WHERE o.change_request_id = a.change_request_id
+    ) AS d ON true
+    WHERE a.action = 'change_request.applied'
+      AND a.occurred_at >= ${from}::timestamptz AND a.occurred_at < ${to}::timestamptz`;
 }
 
 /**
@@ -260,6 +259,19 @@ function reviewedChanges(from: string, to: string, systems: readonly string[]) {
  * sorting them on disk: 7.1–7.4 s against 5.1 s.
  */
 const allowReviewMemory = (db: Executor) => sql`SET LOCAL work_mem = '64MB'`.execute(db);
+
+/**
+ * Runs `read` with sorting priced out, then sets it back for the rest of the transaction. The review groups a
+ * million changes into a handful of groups, which a hash does in one pass; PostgreSQL, estimating the month's
+ * applied entries twelve times too few on a log of ten million, sorted them all on disk instead (112 MB): 3.9 s
+ * against 2.6 s.
+ */
+async function groupedByHash<T>(db: Executor, read: () => Promise<T>): Promise<T> {
+  await sql`SET LOCAL enable_sort = off`.execute(db);
+  const result = await read();
+  await sql`SET LOCAL enable_sort TO DEFAULT`.execute(db);
+  return result;
+}
 
 const systemsIn = (systems: readonly string[], mask: string | number | bigint) =>
   systems.filter((_, index) => (BigInt(mask) >> BigInt(index)) & 1n);
@@ -276,10 +288,12 @@ export async function reviewGroups(
   systems: readonly string[],
 ): Promise<ReviewGroup[]> {
   await allowReviewMemory(db);
-  const { rows } = await sql<ReviewedRow & { key: string; applied_changes: number }>`
-    SELECT ${FACTS}, ${KEY} AS key, count(*)::int AS applied_changes
-    FROM (${reviewedChanges(from, to, systems)}) AS reviewed
-    GROUP BY ${FACTS}`.execute(db);
+  const { rows } = await groupedByHash(db, () =>
+    sql<ReviewedRow & { key: string; applied_changes: number }>`
+      SELECT ${FACTS}, ${KEY} AS key, count(*)::int AS applied_changes
+      FROM (${reviewedChanges(from, to, systems)}) AS reviewed
+      GROUP BY ${FACTS}`.execute(db),
+  );
   return rows.map((row) => ({
     key: row.key,
     appliedChanges: row.applied_changes,
