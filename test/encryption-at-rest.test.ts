@@ -113,6 +113,26 @@ describe('personal data at rest', () => {
     expect(verification.isIntact).toBe(true);
   });
 
+  it('re-encrypts a batch at a time from where the last batch stopped, so a pass reads the table once', async () => {
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) => app.addCustomer({ legalName: `Batch Person ${'ABCDEF'[i]}` })),
+    );
+    addDataKey(keyFile);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    const toReseal = await app.store.countCustomersToReseal();
+    expect(toReseal).toBeGreaterThanOrEqual(6);
+    const first = await app.store.resealCustomers(2, null);
+    const second = await app.store.resealCustomers(2, first.last);
+    expect(first).toMatchObject({ examined: 2, resealed: 2 });
+    expect(second).toMatchObject({ examined: 2, resealed: 2 });
+    expect(second.last! > first.last!).toBe(true);
+    expect(await app.store.countCustomersToReseal()).toBe(toReseal - 4);
+    // Past the last customer the pass is over, though customers before the cursor are still to reseal.
+    const end = await app.store.resealCustomers(2, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+    expect(end).toEqual({ examined: 0, resealed: 0, last: null });
+    expect(await resealAllCustomers(app.store, () => {})).toEqual({ resealed: toReseal - 4, remaining: 0 });
+  });
+
   it('rotates keys while changes keep arriving: every row ends under the new key, no change is lost', async () => {
     const customers = await Promise.all(
       Array.from({ length: 30 }, (_, i) =>

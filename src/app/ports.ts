@@ -240,8 +240,14 @@ export interface Store {
     now: string,
   ): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
-  /** Seals up to `limit` customers still in clear or under an older key with the current key (key rotation). */
-  resealCustomers(limit: number): Promise<{ examined: number; resealed: number }>;
+  /**
+   * Seals up to `limit` customers after `after` (by id) still in clear or under an older key with the current key
+   * (key rotation); `last` is the id to go on after, null at the end of the table.
+   */
+  resealCustomers(
+    limit: number,
+    after: string | null,
+  ): Promise<{ examined: number; resealed: number; last: string | null }>;
   countCustomersToReseal(): Promise<number>;
   /** Other customers holding this email (case-insensitive) or phone: a contact point must identify one customer. */
   customersWithContact(

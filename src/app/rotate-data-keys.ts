@@ -4,7 +4,9 @@ const BATCH = 500;
 
 /**
  * Re-encrypts every customer not yet sealed with the current data key, in batches of short transactions, so
- * the service keeps running: a row changed meanwhile keeps its new values and is picked up by a later batch.
+ * the service keeps running. Each pass walks the table once; a row changed meanwhile keeps its new values and is
+ * left for the next pass, which starts over for such rows. A pass that seals nothing means every row it saw was
+ * changed under it: stop there rather than spin, and report what is left.
  */
 export async function resealAllCustomers(
   store: Pick<Store, 'resealCustomers' | 'countCustomersToReseal'>,
@@ -12,15 +14,20 @@ export async function resealAllCustomers(
 ): Promise<{ resealed: number; remaining: number }> {
   const total = await store.countCustomersToReseal();
   let resealed = 0;
-  let idleBatches = 0;
-  // A batch that seals nothing means every row it saw was changed under it; give up after a few such rounds
-  // rather than spin, and report what is left.
-  while (idleBatches < 3) {
-    const batch = await store.resealCustomers(BATCH);
-    if (batch.examined === 0) break;
+  let resealedThisPass = 0;
+  let after: string | null = null;
+  for (;;) {
+    const batch = await store.resealCustomers(BATCH, after);
     resealed += batch.resealed;
-    idleBatches = batch.resealed === 0 ? idleBatches + 1 : 0;
-    onProgress(resealed, total);
+    resealedThisPass += batch.resealed;
+    if (batch.examined > 0) onProgress(resealed, total);
+    if (batch.last !== null) {
+      after = batch.last;
+      continue;
+    }
+    if (after === null || resealedThisPass === 0) break;
+    after = null;
+    resealedThisPass = 0;
   }
   return { resealed, remaining: await store.countCustomersToReseal() };
 }

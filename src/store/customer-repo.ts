@@ -314,41 +314,42 @@ export async function customersWithContact(
 }
 
 /**
- * Seals, with the current key, up to `limit` customers whose personal fields are in clear or under an older key.
- * Each row is rewritten only if its version is unchanged, so a change applied meanwhile is never overwritten;
- * the row is simply picked up again by the next batch. Answers how many rows it looked at.
+ * Seals, with the current key, up to `limit` customers after `after` (by id) whose personal fields are in clear
+ * or under an older key: a pass walks the table once, where starting over at each batch read every row already
+ * resealed again (quadratic in the table). One statement writes the batch, each row only if its version is
+ * unchanged, so a change applied meanwhile is never overwritten; the row is left for the next pass. Answers how
+ * many rows it looked at and the last one's id (null when the pass is over).
  */
 export async function resealCustomers(
   db: Executor,
   cipher: FieldCipher,
   limit: number,
-): Promise<{ examined: number; resealed: number }> {
-  const rows = await db
+  after: string | null,
+): Promise<{ examined: number; resealed: number; last: string | null }> {
+  let query = db
     .selectFrom('customer')
     .selectAll()
     .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]))
     .orderBy('id')
-    .limit(limit)
-    .execute();
-  let resealed = 0;
-  for (const row of rows) {
-    const customer = customerFromRow(row, cipher);
-    const {
-      id: _id,
-      created_at: _created,
-      version: _version,
-      updated_at: _updated,
-      ...sealed
-    } = customerToRow(customer, cipher);
-    const result = await db
-      .updateTable('customer')
-      .set(sealed)
-      .where('id', '=', row.id)
-      .where('version', '=', row.version)
-      .executeTakeFirst();
-    resealed += Number(result.numUpdatedRows);
-  }
-  return { examined: rows.length, resealed };
+    .limit(limit);
+  if (after !== null) query = query.where('id', '>', after);
+  const rows = await query.execute();
+  if (rows.length === 0) return { examined: 0, resealed: 0, last: null };
+  const resealed = JSON.stringify(
+    rows.map((row) => ({
+      id: row.id,
+      version: row.version,
+      ...sealedColumns(customerFromRow(row, cipher), cipher),
+    })),
+  );
+  const result = await sql`
+    UPDATE customer AS c
+    SET sealed = r.sealed, key_id = r.key_id, email_index = r.email_index, phone_index = r.phone_index,
+      legal_name = NULL, preferred_name = NULL, email = NULL, phone = NULL, postal_address = NULL,
+      date_of_birth = NULL, payment_method = NULL, bank_account = NULL
+    FROM json_populate_recordset(NULL::customer, ${resealed}::json) AS r
+    WHERE c.id = r.id AND c.version = r.version`.execute(db);
+  return { examined: rows.length, resealed: Number(result.numAffectedRows ?? 0), last: rows.at(-1)!.id };
 }
 
 /** How many customers are not yet sealed with the current key. */

@@ -43,7 +43,7 @@ export function createStore(
     lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now),
     customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
     insertCustomers: (list) => customers.insertCustomers(db, cipher, list),
-    resealCustomers: (limit) => customers.resealCustomers(db, cipher, limit),
+    resealCustomers: (limit, after) => customers.resealCustomers(db, cipher, limit, after),
     countCustomersToReseal: () => customers.countCustomersToReseal(db, cipher),
     listCustomers: async (query) => {
       const page = await customers.listCustomers(db, cipher, query);
