@@ -9,6 +9,7 @@ DROP INDEX customer_key_id_idx;
 -- append-only and written in time order, so the entries of a window lie together on disk: a BRIN index, a
 -- summary of each 128 pages, finds them as the B-tree did, with an entry per range rather than per audit entry
 -- (tens of kilobytes against ~20 MB a million). autosummarize summarises each range as it fills; until then the
--- range is always read. Together the two save ~1 of PostgreSQL's ~29 CPU-seconds in a million-customer import.
+-- range is always read. Together the two saved ~1 of PostgreSQL's ~29 CPU-seconds in a million-customer import
+-- (two interleaved pairs: within the noise).
 DROP INDEX audit_entry_occurred_idx;
 CREATE INDEX audit_entry_occurred_idx ON audit_entry USING brin (occurred_at) WITH (autosummarize = on);
