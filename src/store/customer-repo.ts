@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysely';
 import type { EncodedNewCustomers, FieldCipher } from '../app/ports.ts';
 import type { AuditEntryDraft, Sha256Hex } from '../core/audit-types.ts';
 import type { Customer } from '../core/customer-types.ts';
@@ -313,6 +313,10 @@ export async function customersWithContact(
   return rows.map((row) => row.id);
 }
 
+/** Customers whose personal fields are in clear or sealed under a key other than the current one. */
+const notSealedUnderCurrentKey = (cipher: FieldCipher) => (eb: ExpressionBuilder<Database, 'customer'>) =>
+  eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]);
+
 /**
  * Seals, with the current key, up to `limit` customers after `after` (by id) whose personal fields are in clear
  * or under an older key: a pass walks the table once, where starting over at each batch read every row already
@@ -329,7 +333,7 @@ export async function resealCustomers(
   let query = db
     .selectFrom('customer')
     .selectAll()
-    .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]))
+    .where(notSealedUnderCurrentKey(cipher))
     .orderBy('id')
     .limit(limit);
   if (after !== null) query = query.where('id', '>', after);
@@ -357,7 +361,7 @@ export async function countCustomersToReseal(db: Executor, cipher: FieldCipher):
   const row = await db
     .selectFrom('customer')
     .select((eb) => eb.fn.countAll<number>().as('count'))
-    .where((eb) => eb.or([eb('key_id', 'is', null), eb('key_id', '<>', cipher.currentKeyId)]))
+    .where(notSealedUnderCurrentKey(cipher))
     .executeTakeFirstOrThrow();
   return Number(row.count);
 }
