@@ -5,6 +5,7 @@ import type { ConnectedSystem } from '../src/app/ports.ts';
 import { sweepChangeRequests } from '../src/app/sweep-change-requests.ts';
 import type { Customer } from '../src/core/customer-types.ts';
 import { type SampleSystem, startSampleSystem } from '../src/demo/sample-connected-system.ts';
+import { HISTORY_MAX_AGE_MS } from '../src/server/metrics.ts';
 import { createOutboxWorker } from '../src/worker/outbox-worker.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 
@@ -401,5 +402,41 @@ describe('/metrics', () => {
     expect(metrics).toContain('amend_dead_letters 0');
     expect(metrics).toContain('amend_anomaly_flags_open{severity="high"}');
     expect(metrics).toContain('amend_verification_failures_total 0');
+  });
+
+  it('reads the backlog at every scrape and the all-time figures at most once a minute', async () => {
+    const scrape = async () => (await app.server.inject({ method: 'GET', url: '/metrics' })).body;
+    const figure = (metrics: string, name: string) => {
+      const line = metrics.split('\n').find((l) => l.startsWith(`${name} `));
+      return line === undefined ? 0 : Number(line.slice(name.length + 1));
+    };
+    const completed = 'amend_change_requests{state="completed"}';
+    const processed = 'amend_change_request_processing_seconds_count';
+    app.clock.advance(HISTORY_MAX_AGE_MS);
+    const firstReadAt = app.clock.now().getTime();
+    const before = await scrape();
+    const customer = await app.addCustomer();
+    const request = await submit(integration, customer, [{ field: 'preferredName', value: 'Ivo' }], true);
+    const { rows } = await sql<{ count: number }>`
+      SELECT count(*)::int AS count FROM outbox WHERE change_request_id = ${request.id}`.execute(
+      app.database.db,
+    );
+    expect(rows[0]!.count).toBeGreaterThan(0);
+
+    // Within the minute: the new request's deliveries show at once, its completion does not.
+    const applied = await scrape();
+    expect(figure(applied, 'amend_outbox_depth')).toBe(figure(before, 'amend_outbox_depth') + rows[0]!.count);
+    await drain();
+    expect(app.clock.now().getTime() - firstReadAt).toBeLessThan(HISTORY_MAX_AGE_MS);
+    const drained = await scrape();
+    expect(figure(drained, 'amend_outbox_depth')).toBe(figure(before, 'amend_outbox_depth'));
+    expect(figure(drained, completed)).toBe(figure(before, completed));
+    expect(figure(drained, processed)).toBe(figure(before, processed));
+
+    // A minute after the last reading, the all-time figures are read again.
+    app.clock.set(new Date(firstReadAt + HISTORY_MAX_AGE_MS).toISOString());
+    const later = await scrape();
+    expect(figure(later, completed)).toBe(figure(before, completed) + 1);
+    expect(figure(later, processed)).toBe(figure(before, processed) + 1);
   });
 });

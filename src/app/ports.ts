@@ -369,8 +369,10 @@ export interface Store {
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;
 
-  /** Gauges and totals for /metrics. */
-  metricsSnapshot(processingBucketsSeconds: readonly number[]): Promise<MetricsSnapshot>;
+  /** /metrics' backlog gauges: unfinished requests, the outbox, open flags. Cheap at any size. */
+  metricsBacklog(): Promise<MetricsBacklog>;
+  /** /metrics' all-time figures: finished requests, failed checks, processing time. Reads the history. */
+  metricsHistory(processingBucketsSeconds: readonly number[]): Promise<MetricsHistory>;
   /** The month's figures for the report, aggregated by the database. */
   monthlyFigures(from: string, to: string): Promise<MonthlyFigures>;
   /** Records a manager's quality review of a completed request; false if it was reviewed already. */
@@ -753,12 +755,18 @@ export interface SecurityCase {
   readonly note: string | null;
 }
 
-export interface MetricsSnapshot {
+export interface MetricsBacklog {
+  /** Requests in each state that is not final. */
   readonly requestsByState: Record<string, number>;
   readonly outboxDepth: number;
   readonly outboxOldestAgeSeconds: number;
   readonly deadLetters: number;
   readonly openFlagsBySeverity: Record<string, number>;
+}
+
+export interface MetricsHistory {
+  /** Requests in each final state. */
+  readonly requestsByState: Record<string, number>;
   readonly verificationFailures: number;
   /** Cumulative counts of completed requests per bucket (received → completed), with count and sum. */
   readonly processing: { buckets: number[]; count: number; sumSeconds: number };

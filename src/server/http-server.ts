@@ -119,7 +119,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     });
   });
 
-  const metrics = createMetrics(deps.store);
+  const metrics = createMetrics(deps.store, deps.clock);
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.render()),
   );

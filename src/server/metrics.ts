@@ -1,19 +1,47 @@
 import { Gauge, Registry } from 'prom-client';
-import type { Store } from '../app/ports.ts';
+import type { Clock, MetricsHistory, Store } from '../app/ports.ts';
 
 /** Received → completed buckets, in seconds: from a minute (self-service) to the FAQ's two business days. */
 const PROCESSING_BUCKETS_SECONDS = [60, 300, 900, 3600, 4 * 3600, 24 * 3600, 2 * 24 * 3600, 7 * 24 * 3600];
 
 /**
- * The Prometheus registry for /metrics. Values come from the database at scrape time, so several servers
- * and workers on one database all report the same figures.
+ * How long a process serves the all-time figures from memory. Reading them reads every finished request, which
+ * at every scrape would make /metrics (public, and polled) cost more the longer Amend has run; a minute is
+ * well within what a dashboard of those figures can tell apart.
  */
-export function createMetrics(store: Pick<Store, 'metricsSnapshot'>): {
+export const HISTORY_MAX_AGE_MS = 60_000;
+
+/**
+ * The Prometheus registry for /metrics. Values come from the database, so several servers and workers on one
+ * database all report the same figures: the backlog (unfinished requests, the outbox, open flags) at every
+ * scrape, the all-time figures (finished requests, failed checks, processing time) at most once a minute.
+ */
+export function createMetrics(
+  store: Pick<Store, 'metricsBacklog' | 'metricsHistory'>,
+  clock: Clock,
+): {
   registry: Registry;
   render(): Promise<string>;
 } {
   const registry = new Registry();
-  let snapshot: Awaited<ReturnType<Store['metricsSnapshot']>> | null = null;
+  let history: { figures: MetricsHistory; readAt: number } | null = null;
+  // Scrapes that find the figures out of date at once share one reading of them.
+  let readingHistory: Promise<MetricsHistory> | null = null;
+  const currentHistory = async (): Promise<MetricsHistory> => {
+    const now = clock.now().getTime();
+    if (history && now - history.readAt < HISTORY_MAX_AGE_MS) return history.figures;
+    readingHistory ??= store
+      .metricsHistory(PROCESSING_BUCKETS_SECONDS)
+      .then((figures) => {
+        history = { figures, readAt: now };
+        return figures;
+      })
+      .finally(() => {
+        readingHistory = null;
+      });
+    return readingHistory;
+  };
+  let processing: MetricsHistory['processing'] | null = null;
   const requests = new Gauge({
     name: 'amend_change_requests',
     help: 'Change requests by state.',
@@ -48,16 +76,18 @@ export function createMetrics(store: Pick<Store, 'metricsSnapshot'>): {
   });
   // One round of queries feeds every metric, before the registry renders (it gathers metrics concurrently).
   const refresh = async () => {
-    snapshot = await store.metricsSnapshot(PROCESSING_BUCKETS_SECONDS);
+    const [backlog, past] = await Promise.all([store.metricsBacklog(), currentHistory()]);
     requests.reset();
-    for (const [state, count] of Object.entries(snapshot.requestsByState)) requests.set({ state }, count);
-    depth.set(snapshot.outboxDepth);
-    age.set(snapshot.outboxOldestAgeSeconds);
-    dead.set(snapshot.deadLetters);
+    for (const [state, count] of Object.entries({ ...backlog.requestsByState, ...past.requestsByState }))
+      requests.set({ state }, count);
+    depth.set(backlog.outboxDepth);
+    age.set(backlog.outboxOldestAgeSeconds);
+    dead.set(backlog.deadLetters);
     flags.reset();
     for (const severity of ['low', 'medium', 'high'])
-      flags.set({ severity }, snapshot.openFlagsBySeverity[severity] ?? 0);
-    failures.set(snapshot.verificationFailures);
+      flags.set({ severity }, backlog.openFlagsBySeverity[severity] ?? 0);
+    failures.set(past.verificationFailures);
+    processing = past.processing;
   };
   const name = 'amend_change_request_processing_seconds';
   registry.registerMetric({
@@ -66,7 +96,7 @@ export function createMetrics(store: Pick<Store, 'metricsSnapshot'>): {
     type: 'histogram',
     aggregator: 'sum',
     get: async () => {
-      const processing = snapshot?.processing ?? {
+      const figures = processing ?? {
         buckets: PROCESSING_BUCKETS_SECONDS.map(() => 0),
         count: 0,
         sumSeconds: 0,
@@ -80,11 +110,11 @@ export function createMetrics(store: Pick<Store, 'metricsSnapshot'>): {
           ...PROCESSING_BUCKETS_SECONDS.map((le, i) => ({
             metricName: `${name}_bucket`,
             labels: { le },
-            value: processing.buckets[i] ?? 0,
+            value: figures.buckets[i] ?? 0,
           })),
-          { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: processing.count },
-          { metricName: `${name}_sum`, labels: {}, value: processing.sumSeconds },
-          { metricName: `${name}_count`, labels: {}, value: processing.count },
+          { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: figures.count },
+          { metricName: `${name}_sum`, labels: {}, value: figures.sumSeconds },
+          { metricName: `${name}_count`, labels: {}, value: figures.count },
         ],
       };
     },
