@@ -1,10 +1,11 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AmendDatabase } from '../src/store/database.ts';
-import { openTestDatabase, testEngine } from './support/test-database.ts';
+import { openTestDatabase } from './support/test-database.ts';
 
-// PGlite has no connections to prepare statements on; this is the PostgreSQL pool's behaviour.
-describe.skipIf(testEngine() !== 'postgres')('statements prepared once per connection', () => {
+// Both engines: each PostgreSQL pool connection prepares its own statements; PGlite is one connection that
+// prepares them once for the process.
+describe('statements prepared once per connection', () => {
   let database: AmendDatabase;
   beforeAll(async () => {
     database = await openTestDatabase();
@@ -35,5 +36,26 @@ describe.skipIf(testEngine() !== 'postgres')('statements prepared once per conne
       await expect(select()).rejects.toThrow(/cached plan must not change result type/);
       expect((await select()).rows).toEqual([{ id: 1, label: 'one', note: null }]);
     });
+  });
+
+  it('binds and reads back each kind of value the store passes, as an unprepared statement does', async () => {
+    const values = [
+      new Date('2026-12-01T08:00:00.000Z'),
+      ['a', 'b, c', 'd"e'],
+      { nested: { list: [1, 2] }, text: "it's" },
+      true,
+      null,
+      42,
+    ] as const;
+    const prepared = await sql<Record<string, unknown>>`
+      SELECT ${values[0]}::timestamptz AS at, ${values[1]}::text[] AS list, ${JSON.stringify(values[2])}::jsonb AS doc,
+        ${values[3]}::boolean AS flag, ${values[4]}::text AS nothing, ${values[5]}::int AS count`.execute(
+      database.db,
+    );
+    expect(prepared.rows).toEqual([
+      { at: values[0], list: values[1], doc: values[2], flag: true, nothing: null, count: 42 },
+    ]);
+    const updated = await sql`UPDATE scratch SET label = ${'uno'} WHERE id = ${1}`.execute(database.db);
+    expect(updated.numAffectedRows).toBe(1n);
   });
 });

@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import { type PGlite, parse, protocol, type Results } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -71,21 +71,100 @@ class PGliteDriver implements Driver {
   }
 }
 
+/** Statements prepared per PGlite, at most: each holds its plan in the WebAssembly heap, which is never given back. */
+const PREPARED_STATEMENTS = 256;
+
+interface PreparedStatement {
+  readonly name: string;
+  /** The parameters' type OIDs, which choose each value's serializer. */
+  readonly parameterTypes: readonly number[];
+}
+
+const { serialize } = protocol;
+
+/**
+ * PGlite's `query` parses and plans every statement afresh and crosses into WebAssembly six times to do it
+ * (parse, describe, bind, describe, execute, sync). Kysely sends a few dozen distinct statements, so each is
+ * prepared once under a name and then runs as one message: bind, describe, execute and sync together. A
+ * statement whose result changed shape under it (a migration added a column to a table it selects `*` from)
+ * fails once with "cached plan must not change result type"; the connection then prepares afresh under new
+ * names, as the PostgreSQL pool does (see `prepareStatementsOnce`).
+ */
 class PGliteConnection implements DatabaseConnection {
   release: () => void = () => {};
+  private readonly statements = new Map<string, PreparedStatement>();
+  private generation = 0;
 
   constructor(private readonly client: PGlite) {}
 
   async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
+    const statement = await this.statementFor(compiledQuery.sql);
+    const result = statement
+      ? await this.run<R>(statement, compiledQuery.parameters)
+      : await this.client.query<R>(compiledQuery.sql, [...compiledQuery.parameters]);
     return {
       rows: result.rows,
       ...(result.affectedRows !== undefined ? { numAffectedRows: BigInt(result.affectedRows) } : {}),
     };
   }
 
+  private async statementFor(text: string): Promise<PreparedStatement | null> {
+    const known = this.statements.get(text);
+    if (known || this.statements.size >= PREPARED_STATEMENTS) return known ?? null;
+    const name = `amend_${this.generation}_${this.statements.size}`;
+    const { messages } = await this.client.execProtocol(
+      concat(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()),
+      { syncToFs: false },
+    );
+    const statement = { name, parameterTypes: parse.parseDescribeStatementResults(messages) };
+    this.statements.set(text, statement);
+    return statement;
+  }
+
+  private async run<R>(statement: PreparedStatement, parameters: readonly unknown[]) {
+    // As PGlite's own `query` turns a value into text: by its parameter's type, else its string.
+    const values = parameters.map((value, i) => {
+      if (value === null || value === undefined) return null;
+      const serializer = this.client.serializers[statement.parameterTypes[i] ?? 0];
+      return serializer ? (serializer(value) as string) : String(value);
+    });
+    try {
+      const { messages } = await this.client.execProtocol(
+        concat(
+          serialize.bind({ statement: statement.name, values }),
+          serialize.describe({ type: 'P' }),
+          serialize.execute({}),
+          serialize.sync(),
+        ),
+      );
+      const [result] = parse.parseResults(messages, this.client.parsers);
+      return result as unknown as Results<R>;
+    } catch (error) {
+      if (
+        error instanceof Error &&
+        'code' in error &&
+        error.code === '0A000' &&
+        /result type/.test(error.message)
+      ) {
+        this.generation += 1;
+        this.statements.clear();
+      }
+      throw error;
+    }
+  }
+
   // biome-ignore lint/correctness/useYield: PGlite has no cursors over its single connection.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('Streaming queries are not supported on PGlite; page with keyset queries instead.');
   }
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
 }
