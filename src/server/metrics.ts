@@ -41,7 +41,6 @@ export function createMetrics(
       });
     return readingHistory;
   };
-  let processing: MetricsHistory['processing'] | null = null;
   const requests = new Gauge({
     name: 'amend_change_requests',
     help: 'Change requests by state.',
@@ -87,7 +86,6 @@ export function createMetrics(
     for (const severity of ['low', 'medium', 'high'])
       flags.set({ severity }, backlog.openFlagsBySeverity[severity] ?? 0);
     failures.set(past.verificationFailures);
-    processing = past.processing;
   };
   const name = 'amend_change_request_processing_seconds';
   registry.registerMetric({
@@ -96,7 +94,8 @@ export function createMetrics(
     type: 'histogram',
     aggregator: 'sum',
     get: async () => {
-      const figures = processing ?? {
+      // The histogram as the last refresh read it (`history` is set before that refresh resolves).
+      const figures = history?.figures.processing ?? {
         buckets: PROCESSING_BUCKETS_SECONDS.map(() => 0),
         count: 0,
         sumSeconds: 0,

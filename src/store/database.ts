@@ -5,6 +5,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PGliteDialect } from './pglite-dialect.ts';
+import { isReshapedResult, PREPARED_STATEMENTS_PER_CONNECTION } from './prepared-statements.ts';
 import type { Database } from './schema-types.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -114,9 +115,6 @@ async function openPostgres(url: string, poolSize: number): Promise<AmendDatabas
   };
 }
 
-/** Server-side prepared statements per connection, at most: each holds memory in the server's backend. */
-const PREPARED_STATEMENTS_PER_CONNECTION = 256;
-
 /**
  * Makes a connection parse each parameterised statement once and reuse it by name, as Kysely sends every
  * statement unnamed: parsing, and planning until PostgreSQL settles on a generic plan, took a third to a half
@@ -140,12 +138,7 @@ function prepareStatementsOnce(client: pg.PoolClient): void {
     }
     if (!name) return send(text, values);
     return send({ name, text, values }).catch((error: unknown) => {
-      if (
-        error instanceof Error &&
-        'code' in error &&
-        error.code === '0A000' &&
-        /result type/.test(error.message)
-      ) {
+      if (isReshapedResult(error)) {
         generation += 1;
         names.clear();
       }

@@ -10,6 +10,7 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
+import { isReshapedResult, PREPARED_STATEMENTS_PER_CONNECTION } from './prepared-statements.ts';
 
 /**
  * Kysely over PGlite. PGlite is one connection, so the driver hands it to one caller at a time: a transaction
@@ -71,9 +72,6 @@ class PGliteDriver implements Driver {
   }
 }
 
-/** Statements prepared per PGlite, at most: each holds its plan in the WebAssembly heap, which is never given back. */
-const PREPARED_STATEMENTS = 256;
-
 interface PreparedStatement {
   readonly name: string;
   /** The parameters' type OIDs, which choose each value's serializer. */
@@ -110,7 +108,7 @@ class PGliteConnection implements DatabaseConnection {
 
   private async statementFor(text: string): Promise<PreparedStatement | null> {
     const known = this.statements.get(text);
-    if (known || this.statements.size >= PREPARED_STATEMENTS) return known ?? null;
+    if (known || this.statements.size >= PREPARED_STATEMENTS_PER_CONNECTION) return known ?? null;
     const name = `amend_${this.generation}_${this.statements.size}`;
     const { messages } = await this.client.execProtocol(
       concat(serialize.parse({ name, text }), serialize.describe({ type: 'S', name }), serialize.sync()),
@@ -140,12 +138,7 @@ class PGliteConnection implements DatabaseConnection {
       const [result] = parse.parseResults(messages, this.client.parsers);
       return result as unknown as Results<R>;
     } catch (error) {
-      if (
-        error instanceof Error &&
-        'code' in error &&
-        error.code === '0A000' &&
-        /result type/.test(error.message)
-      ) {
+      if (isReshapedResult(error)) {
         this.generation += 1;
         this.statements.clear();
       }
