@@ -17,6 +17,8 @@ export const parsed = <T>(value: unknown): T =>
   typeof value === 'string' ? (JSON.parse(value) as T) : (value as T);
 
 const COPY_SPECIAL = /[\\\n\r\t]/g;
+// Most values have no character to escape; testing first skips replace's copy of the string.
+const HAS_COPY_SPECIAL = /[\\\n\r\t]/;
 const COPY_ESCAPES: Readonly<Record<string, string>> = {
   '\\': '\\\\',
   '\n': '\\n',
@@ -28,12 +30,17 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = {
 function copyValue(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(COPY_SPECIAL, (character) => COPY_ESCAPES[character]!);
+  return HAS_COPY_SPECIAL.test(text)
+    ? text.replace(COPY_SPECIAL, (character) => COPY_ESCAPES[character]!)
+    : text;
 }
 
 /** Rows in COPY's text format (one line each, values tab-separated in the order of `columns`). */
 export function copyText<Row>(columns: readonly (keyof Row & string)[], rows: readonly Row[]): string {
-  const lines: string[] = [];
-  for (const row of rows) lines.push(columns.map((column) => copyValue(row[column])).join('\t'));
-  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
+  let text = '';
+  for (const row of rows) {
+    for (let i = 0; i < columns.length; i++) text += (i === 0 ? '' : '\t') + copyValue(row[columns[i]!]);
+    text += '\n';
+  }
+  return text;
 }
