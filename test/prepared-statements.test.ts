@@ -35,6 +35,13 @@ describe('statements prepared once per connection', () => {
       // PostgreSQL refuses the statement prepared for the old shape once, then the connection moves on.
       await expect(select()).rejects.toThrow(/cached plan must not change result type/);
       expect((await select()).rows).toEqual([{ id: 1, label: 'one', note: null }]);
+      const { rows: names } = await sql<{ name: string }>`
+        SELECT name FROM pg_prepared_statements WHERE name LIKE 'amend_%'`.execute(connection);
+      expect(names.some(({ name }) => name.startsWith('amend_1_'))).toBe(true);
+      // PGlite lives as long as the process, so it closes the old generation's statements; a PostgreSQL
+      // connection keeps them, but counts them against its cap of prepared statements.
+      if (database.engine === 'pglite')
+        expect(names.filter(({ name }) => name.startsWith('amend_0_'))).toEqual([]);
     });
   });
 

@@ -85,8 +85,8 @@ const { serialize } = protocol;
  * (parse, describe, bind, describe, execute, sync). Kysely sends a few dozen distinct statements, so each is
  * prepared once under a name and then runs as one message: bind, describe, execute and sync together. A
  * statement whose result changed shape under it (a migration added a column to a table it selects `*` from)
- * fails once with "cached plan must not change result type"; the connection then prepares afresh under new
- * names, as the PostgreSQL pool does (see `prepareStatementsOnce`).
+ * fails once with "cached plan must not change result type"; the connection then closes its statements and
+ * prepares afresh under new names, as the PostgreSQL pool does (see `prepareStatementsOnce`).
  */
 class PGliteConnection implements DatabaseConnection {
   release: () => void = () => {};
@@ -138,12 +138,21 @@ class PGliteConnection implements DatabaseConnection {
       const [result] = parse.parseResults(messages, this.client.parsers);
       return result as unknown as Results<R>;
     } catch (error) {
-      if (isReshapedResult(error)) {
-        this.generation += 1;
-        this.statements.clear();
-      }
+      if (isReshapedResult(error)) await this.forgetStatements();
       throw error;
     }
+  }
+
+  /**
+   * Closes every statement and prepares afresh under new names. Close is a protocol message, so unlike
+   * DEALLOCATE it is accepted inside the transaction the refused statement aborted; without it each
+   * generation's statements would stay in PGlite's heap for the life of the process.
+   */
+  private async forgetStatements(): Promise<void> {
+    const closes = [...this.statements.values()].map(({ name }) => serialize.close({ type: 'S', name }));
+    this.generation += 1;
+    this.statements.clear();
+    await this.client.execProtocol(concat(...closes, serialize.sync()), { syncToFs: false });
   }
 
   // biome-ignore lint/correctness/useYield: PGlite has no cursors over its single connection.
