@@ -45,6 +45,24 @@ describe('statements prepared once per connection', () => {
     });
   });
 
+  it('moves on the same way when the refused statement aborted a transaction', async () => {
+    await database.db.connection().execute(async (connection) => {
+      const select = () =>
+        sql<Record<string, unknown>>`SELECT * FROM scratch WHERE id = ${2}`.execute(connection);
+      expect((await select()).rows).toHaveLength(1);
+      await sql`BEGIN`.execute(connection);
+      await sql`ALTER TABLE scratch ADD COLUMN extra int`.execute(connection);
+      // The caller sees PostgreSQL's refusal, not a failure of the clean-up that follows it.
+      await expect(select()).rejects.toThrow(/cached plan must not change result type/);
+      await sql`ROLLBACK`.execute(connection);
+      expect((await select()).rows).toEqual([{ id: 2, label: 'two', note: null }]);
+      const { rows: names } = await sql<{ name: string }>`
+        SELECT name FROM pg_prepared_statements WHERE name LIKE 'amend_%'`.execute(connection);
+      if (database.engine === 'pglite')
+        expect(new Set(names.map(({ name }) => name.split('_')[1]))).toEqual(new Set(['2']));
+    });
+  });
+
   it('binds and reads back each kind of value the store passes', async () => {
     const values = [
       new Date('2026-12-01T08:00:00.000Z'),
