@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
-import { createFileFieldCipher } from '../src/adapters/field-cipher.ts';
+import { addDataKey, createFileFieldCipher } from '../src/adapters/field-cipher.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { createStore } from '../src/store/store.ts';
 import { openTestDatabase, testEngine } from './support/test-database.ts';
@@ -225,6 +225,14 @@ describe('amend CLI', () => {
     expect(fromEnvironment.stderr).toContain('AMEND_DATA_KEYS');
     expect(malformed.code).toBe(78);
     expect(malformed.stderr).toContain('AMEND_DATA_KEYS');
+
+    // With the keys in AMEND_DATA_KEYS: a new current key there, then a pass that seals under it.
+    addDataKey(join(workDir, 'data-keys.json'));
+    env = { ...saved, AMEND_DATA_KEYS: readFileSync(join(workDir, 'data-keys.json'), 'utf8') };
+    const resealed = await amend('keys', 'rotate', '--reseal-only');
+    env = saved;
+    expect(resealed.code, resealed.stderr).toBe(0);
+    expect(resealed.stdout).toMatch(/Re-encrypted [1-9]\d* customers under key k3; 0 left\./);
   });
 
   it('imports a file of many batches on worker threads: problems in file order, records readable, chains intact', async () => {

@@ -131,6 +131,21 @@ describe('personal data at rest', () => {
     const end = await app.store.resealCustomers(2, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
     expect(end).toEqual({ examined: 0, resealed: 0, last: null });
     expect(await resealAllCustomers(app.store, () => {})).toEqual({ resealed: toReseal - 4, remaining: 0 });
+
+    // With every row under the current key (each process's start), the check is one count and no walk.
+    const reads: string[] = [];
+    const counted = {
+      countCustomersToReseal: () => {
+        reads.push('count');
+        return app.store.countCustomersToReseal();
+      },
+      resealCustomers: (limit: number, after: string | null) => {
+        reads.push('batch');
+        return app.store.resealCustomers(limit, after);
+      },
+    };
+    expect(await resealAllCustomers(counted, () => {})).toEqual({ resealed: 0, remaining: 0 });
+    expect(reads).toEqual(['count']);
   });
 
   it('rotates keys while changes keep arriving: every row ends under the new key, no change is lost', async () => {

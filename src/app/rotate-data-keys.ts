@@ -13,6 +13,8 @@ export async function resealAllCustomers(
   onProgress: (done: number, total: number) => void,
 ): Promise<{ resealed: number; remaining: number }> {
   const total = await store.countCustomersToReseal();
+  // The usual case at a process's start: counting is one pass over the table, a walk and a recount two more.
+  if (total === 0) return { resealed: 0, remaining: 0 };
   let resealed = 0;
   let resealedThisPass = 0;
   let after: string | null = null;

@@ -65,7 +65,7 @@ function exitWith(error: DomainError): never {
 const unwrap = <T>(result: Result<T>): T => (result.ok ? result.value : exitWith(result.error));
 
 async function withRuntime<T>(
-  options: { isMigrating: boolean },
+  options: Parameters<typeof openRuntime>[1],
   work: (runtime: Runtime) => Promise<T>,
 ): Promise<T> {
   const config = unwrap(loadConfig());
@@ -123,7 +123,7 @@ program
   )
   .action(async () => {
     const config = unwrap(loadConfig());
-    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true, isResealing: true }));
     const credentialsFile = `${config.dataDir}/demo-credentials.txt`;
     if ((await runtime.store.countCustomers()) === 0) {
       mkdirSync(config.dataDir, { recursive: true });
@@ -176,7 +176,7 @@ program
   .option('--no-worker', 'serve only; run `amend worker` processes separately')
   .action(async (options: { worker: boolean }) => {
     const config = unwrap(loadConfig());
-    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true, isResealing: true }));
     const running = await runProcess(runtime, {
       isServing: true,
       isWorking: options.worker,
@@ -196,7 +196,7 @@ program
   .description('Deliver outbox messages to connected systems and write audit checkpoints')
   .action(async () => {
     const config = unwrap(loadConfig());
-    const runtime = unwrap(await openRuntime(config, { isMigrating: true }));
+    const runtime = unwrap(await openRuntime(config, { isMigrating: true, isResealing: true }));
     const running = await runProcess(runtime, {
       isServing: false,
       isWorking: true,
@@ -244,7 +244,7 @@ program
     }),
   )
   .action((options: { customers: number | string }) =>
-    withRuntime({ isMigrating: true }, async (runtime) => {
+    withRuntime({ isMigrating: true, isResealing: true }, async (runtime) => {
       const { seedDemoData } = await import('../demo/seed-demo-data.ts');
       const credentials = await seedDemoData({ ...runtime, keys: apiKeyIssuer }, Number(options.customers));
       // After a bulk load, as after pg_restore: the planner must learn the tables' new sizes.
@@ -264,7 +264,7 @@ program
         code: 'IMPORT.FILE_INVALID',
         message: `Cannot read ${file}: no such file. Give the path of a CSV file.`,
       });
-    return withRuntime({ isMigrating: true }, async (runtime) => {
+    return withRuntime({ isMigrating: true, isResealing: true }, async (runtime) => {
       const total = statSync(file).size;
       const input = createReadStream(file);
       const bar = new SingleBar(
@@ -572,7 +572,7 @@ keys
   .option('--reseal-only', 'do not add a key; re-encrypt what is not yet under the current key')
   .action((options: { resealOnly?: boolean }) =>
     withRuntime({ isMigrating: true }, async (runtime) => {
-      if (runtime.config.dataKeys)
+      if (runtime.config.dataKeys && !options.resealOnly)
         exitWith({
           code: 'CONFIG.INVALID',
           message:

@@ -62,7 +62,15 @@ export interface Runtime {
 
 export async function openRuntime(
   config: Config,
-  options: { isMigrating: boolean },
+  options: {
+    isMigrating: boolean;
+    /**
+     * Seal rows in clear (from before encryption at rest, with no blind index to find them by) or under a
+     * retired key before going on: for processes that serve or add customers. A reading command skips it, as
+     * the check reads the whole customer table (0.8 s a time on a million customers).
+     */
+    isResealing?: boolean;
+  },
 ): Promise<Result<Runtime>> {
   const policy = loadPolicyFile(config.policyFile);
   if (!policy.ok) return policy;
@@ -94,8 +102,7 @@ export async function openRuntime(
     return fail('CONFIG.INVALID', (error as Error).message);
   }
   const store = createStore(database.db, sha256Hex, cipher);
-  // Rows from before encryption at rest (or under a retired key) are sealed now, in batches, before serving.
-  if (options.isMigrating) await resealAllCustomers(store, () => {});
+  if (options.isResealing) await resealAllCustomers(store, () => {});
   const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
   const linkKey = loadOrCreateSecretKey(config.linkKeyFile);
   return ok({
