@@ -47,4 +47,29 @@ describe('the CLI bundle', () => {
       execFileSync(process.execPath, [join(copy, 'bin/amend.js'), '--help'], { encoding: 'utf8' }),
     ).toContain('Usage: amend');
   });
+
+  it('loads the HTTP server and the mailer only in the commands that use them', () => {
+    // What every command loads at start: the entry and the chunks it imports statically, transitively.
+    const loaded = new Set<string>();
+    const packages = new Set<string>();
+    const visit = (file: string) => {
+      if (loaded.has(file)) return;
+      loaded.add(file);
+      const text = readFileSync(join(copy, 'dist/cli', file), 'utf8');
+      for (const [, from] of text.matchAll(/^import\s*(?:[^;"]*?from\s*)?"([^"]+)"/gms))
+        if (from!.startsWith('./')) visit(from!.slice(2));
+        else packages.add(from!);
+    };
+    visit('main.mjs');
+    expect(packages).toContain('kysely');
+    for (const lazy of [
+      'fastify',
+      '@fastify/swagger',
+      'prom-client',
+      'nodemailer',
+      'pdfkit',
+      '@faker-js/faker',
+    ])
+      expect(packages).not.toContain(lazy);
+  });
 });

@@ -46,10 +46,11 @@ import { keepTablesTidy } from '../store/upkeep.ts';
 import { loadConfig } from './config.ts';
 import { startImportWorkers } from './import-workers.ts';
 import { openRuntime, type Runtime } from './runtime.ts';
-import { runProcess, stopOnSignal } from './serve-process.ts';
 
 // The demo (faker), the sample systems and the PDF renderer (pdfkit) are imported where used: a server
-// process that never needs them does not carry them in memory.
+// process that never needs them does not carry them in memory. So are the HTTP server and the worker (fastify
+// and its plugins, prom-client), which a report, an import or a review never runs.
+const serveProcess = () => import('./serve-process.ts');
 const DEMO_CUSTOMER_COUNT = 1000;
 
 /** Prints a domain error the way a person can act on it, and exits with the catalogue's code. */
@@ -139,6 +140,7 @@ program
       dataDir: config.dataDir,
       deps: runtime,
     });
+    const { runProcess, stopOnSignal } = await serveProcess();
     const running = await runProcess(runtime, {
       isServing: true,
       isWorking: true,
@@ -177,6 +179,7 @@ program
   .action(async (options: { worker: boolean }) => {
     const config = unwrap(loadConfig());
     const runtime = unwrap(await openRuntime(config, { isMigrating: true, isResealing: true }));
+    const { runProcess, stopOnSignal } = await serveProcess();
     const running = await runProcess(runtime, {
       isServing: true,
       isWorking: options.worker,
@@ -197,6 +200,7 @@ program
   .action(async () => {
     const config = unwrap(loadConfig());
     const runtime = unwrap(await openRuntime(config, { isMigrating: true, isResealing: true }));
+    const { runProcess, stopOnSignal } = await serveProcess();
     const running = await runProcess(runtime, {
       isServing: false,
       isWorking: true,

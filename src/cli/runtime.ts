@@ -5,7 +5,6 @@ import { createDocumentCipher } from '../adapters/document-cipher.ts';
 import { createFieldCipher, createFileFieldCipher } from '../adapters/field-cipher.ts';
 import { createLinkSigner, loadOrCreateSecretKey } from '../adapters/link-signer.ts';
 import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
-import { createSmtpMailer } from '../adapters/mail/smtp-mailer.ts';
 import { createOneTimeCodes } from '../adapters/one-time-codes.ts';
 import { loadPolicyFile } from '../adapters/policy-file.ts';
 import { createCatcherSmsSender } from '../adapters/sms/catcher-sms-sender.ts';
@@ -103,7 +102,10 @@ export async function openRuntime(
   }
   const store = createStore(database.db, sha256Hex, cipher);
   if (options.isResealing) await resealAllCustomers(store, () => {});
-  const smtp = config.smtpUrl ? createSmtpMailer(config.smtpUrl, config.mailFrom) : null;
+  // nodemailer loads only where mail goes out through SMTP.
+  const smtp = config.smtpUrl
+    ? (await import('../adapters/mail/smtp-mailer.ts')).createSmtpMailer(config.smtpUrl, config.mailFrom)
+    : null;
   const linkKey = loadOrCreateSecretKey(config.linkKeyFile);
   return ok({
     config,
