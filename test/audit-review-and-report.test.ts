@@ -404,6 +404,38 @@ describe('/metrics', () => {
     expect(metrics).toContain('amend_verification_failures_total 0');
   });
 
+  it('keeps serving the last reading when a reading in the background fails, and reports the failure', async () => {
+    let isFailing = false;
+    const failures: unknown[] = [];
+    const metrics = createMetrics(
+      {
+        metricsBacklog: () => app.deps.store.metricsBacklog(),
+        metricsHistory: (buckets) =>
+          isFailing ? Promise.reject(new Error('connection lost')) : app.deps.store.metricsHistory(buckets),
+      },
+      app.clock,
+      (error) => failures.push(error),
+    );
+    // The lines that come from the history (the backlog is read afresh at every scrape).
+    const history = async () =>
+      (await metrics.render())
+        .split('\n')
+        .filter((line) =>
+          /^(amend_change_request_processing_seconds|amend_verification_failures_total|amend_change_requests\{state="(completed|rejected|reverted)"\})/.test(
+            line,
+          ),
+        );
+    const first = await history();
+    expect(first.length).toBeGreaterThan(3);
+    app.clock.advance(HISTORY_MAX_AGE_MS);
+    isFailing = true;
+    expect(await history()).toEqual(first);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(failures).toEqual([new Error('connection lost')]);
+    isFailing = false;
+    expect(await history()).toEqual(first);
+  });
+
   it('reads the backlog at every scrape and the all-time figures at most once a minute, in the background', async () => {
     // The registry over the real store, counting its readings of the history so each can be awaited.
     const readings: Promise<unknown>[] = [];

@@ -119,7 +119,9 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     });
   });
 
-  const metrics = createMetrics(deps.store, deps.clock);
+  const metrics = createMetrics(deps.store, deps.clock, (error) =>
+    app.log.error({ err: error }, '/metrics could not read the all-time figures; serving the last reading'),
+  );
   app.get('/metrics', { schema: { hide: true } }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.render()),
   );

@@ -20,6 +20,8 @@ export const HISTORY_MAX_AGE_MS = 60_000;
 export function createMetrics(
   store: Pick<Store, 'metricsBacklog' | 'metricsHistory'>,
   clock: Clock,
+  /** Told of a background reading that failed: no scrape waits for it, so none would report it. */
+  onReadingFailed: (error: unknown) => void = () => {},
 ): {
   registry: Registry;
   render(): Promise<string>;
@@ -47,7 +49,7 @@ export function createMetrics(
     if (!history) return readHistory();
     if (clock.now().getTime() - history.readAt >= HISTORY_MAX_AGE_MS)
       // A failed reading leaves the last figures in place, and the next scrape tries again.
-      readHistory().catch(() => {});
+      readHistory().catch(onReadingFailed);
     return history.figures;
   };
   // The history this render shows, so the histogram agrees with the gauges even if a reading lands between.
