@@ -48,7 +48,7 @@ describe('the CLI bundle', () => {
     ).toContain('Usage: amend');
   });
 
-  it('loads the HTTP server and the mailer only in the commands that use them', () => {
+  it('loads the HTTP server, the mailer and the holiday data only where they are used', () => {
     // What every command loads at start: the entry and the chunks it imports statically, transitively.
     const loaded = new Set<string>();
     const packages = new Set<string>();
@@ -69,6 +69,7 @@ describe('the CLI bundle', () => {
       'nodemailer',
       'pdfkit',
       '@faker-js/faker',
+      'date-holidays',
     ])
       expect(packages).not.toContain(lazy);
   });

@@ -1,5 +1,11 @@
-import Holidays from 'date-holidays';
+import { createRequire } from 'node:module';
+import type Holidays from 'date-holidays';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
+
+// The holiday data takes 0.2-0.3 s to load, which every command paid at start; only due dates need it, so it
+// loads (synchronously, as the calendar is asked synchronously) on the first question.
+const require = createRequire(import.meta.url);
+let holidayData: typeof Holidays | undefined;
 
 /** Only days off for everyone count: public holidays and bank holidays, not observances or school holidays. */
 const DAYS_OFF = new Set(['public', 'bank']);
@@ -13,13 +19,15 @@ export function holidayCalendar(spec: {
   region?: string | undefined;
   timeZone: string;
 }): BusinessCalendar {
-  const holidays = spec.region ? new Holidays(spec.country, spec.region) : new Holidays(spec.country);
+  let holidays: Holidays | undefined;
   const cache = new Map<string, boolean>();
   return {
     timeZone: spec.timeZone,
     isHoliday: (date) => {
       let isOff = cache.get(date);
       if (isOff === undefined) {
+        holidayData ??= require('date-holidays') as typeof Holidays;
+        holidays ??= spec.region ? new holidayData(spec.country, spec.region) : new holidayData(spec.country);
         // Noon avoids any doubt about which local date is meant.
         const found = holidays.isHoliday(new Date(`${date}T12:00:00`));
         isOff =

@@ -53,6 +53,9 @@ export async function runProcess(
 ): Promise<RunningProcess> {
   const { config } = runtime;
   const log = logLine(config.logLevel);
+  // The holiday data loads on a calendar's first question: ask it now, not in the first request with a due date.
+  for (const calendar of runtime.calendars.values())
+    calendar.isHoliday(runtime.clock.now().toISOString().slice(0, 10));
   const worker = parts.isWorking
     ? createOutboxWorker({ ...runtime, systems: parts.systems, log, leaseMs: config.workerLeaseMs })
     : null;
