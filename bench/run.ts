@@ -360,11 +360,18 @@ async function rawSql(url: string): Promise<Run> {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query({
+      // The customer locked, and then its audit chain head, in one statement, as the server takes them.
+      const {
+        rows: [head],
+      } = await client.query<{ head_seq: number; head_hash: string }>({
         name: 'raw_customer',
-        text: `SELECT customer.*, (SELECT locked_until FROM verification_lock
-           WHERE verification_lock.customer_id = customer.id AND locked_until > now()) AS verification_locked_until
-         FROM customer WHERE id = $1 FOR NO KEY UPDATE OF customer`,
+        text: `WITH locked AS MATERIALIZED (SELECT * FROM customer WHERE id = $1 FOR NO KEY UPDATE),
+           head AS MATERIALIZED (SELECT seq, hash FROM audit_chain_head
+             WHERE chain = (SELECT id::text FROM locked) FOR UPDATE)
+         SELECT locked.*, (SELECT locked_until FROM verification_lock
+           WHERE verification_lock.customer_id = locked.id AND locked_until > now()) AS verification_locked_until,
+           (SELECT seq FROM head) AS head_seq, (SELECT hash FROM head) AS head_hash
+         FROM locked`,
         values: [customerId],
       });
       await client.query({
@@ -415,16 +422,8 @@ async function rawSql(url: string): Promise<Run> {
           JSON.stringify(messages),
         ],
       });
-      const {
-        rows: [head],
-      } = await client.query<{ seq: number; hash: string }>({
-        name: 'raw_chain_head',
-        text: `INSERT INTO audit_chain_head (chain, seq, hash) VALUES ($1, 0, $2)
-         ON CONFLICT (chain) DO UPDATE SET chain = excluded.chain RETURNING seq, hash`,
-        values: [customerId, '0'.repeat(64)],
-      });
       // Each entry with the text its hash covers, which the constraint checks against the columns (ADR 0004).
-      let { seq, hash } = head!;
+      let { head_seq: seq, head_hash: hash } = head!;
       const occurredAt = new Date().toISOString();
       const rows = entries.map((entry) => {
         seq += 1;

@@ -1,8 +1,12 @@
+import { type KyselyPlugin, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { runChangeRequestCommand } from '../src/app/run-change-request-command.ts';
 import { submitChangeRequest } from '../src/app/submit-change-request.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
 import { verifyIdentity } from '../src/app/verify-identity.ts';
+import { SYSTEM_ACTOR } from '../src/core/change-request-types.ts';
+import { createStore } from '../src/store/store.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 import { testEngine } from './support/test-database.ts';
 
@@ -67,6 +71,62 @@ describe('concurrent changes', () => {
       expect(first).toBe('written');
     },
   );
+
+  it("locks the customer's audit chain head with the customer, and appends on it without asking again", async () => {
+    const customer = await app.addCustomer();
+    let statements = 0;
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => {
+        statements += 1;
+        return args.node;
+      },
+      transformResult: async (args) => args.result,
+    };
+    const store = createStore(app.database.db.withPlugin(counting), sha256Hex, app.cipher);
+    const now = app.clock.now().toISOString();
+    const entry = (action: string) => ({
+      chain: customer.id,
+      occurredAt: now,
+      actor: SYSTEM_ACTOR,
+      action,
+      changeRequestId: null,
+      details: {},
+    });
+    let release = () => {};
+    let isHeld = () => {};
+    const held = new Promise<void>((resolve) => {
+      isHeld = resolve;
+    });
+    const intake = store.transaction(async (tx) => {
+      await tx.lockCustomerForChange(customer.id, now);
+      isHeld();
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      statements = 0;
+      // Each append builds on the head the one before it left: the second would repeat a sequence number.
+      const first = await tx.appendAudit([entry('test.first')]);
+      const second = await tx.appendAudit([entry('test.second')]);
+      return { first, second, statements };
+    });
+    await held;
+    if (testEngine() === 'postgres') {
+      // Held from the intake's first statement: another writer of the chain cannot take it meanwhile.
+      const taken = app.database.db
+        .transaction()
+        .execute((trx) =>
+          sql`SELECT seq FROM audit_chain_head WHERE chain = ${customer.id} FOR UPDATE NOWAIT`.execute(trx),
+        );
+      await expect(taken).rejects.toMatchObject({ code: '55P03' });
+    }
+    release();
+    const { first, second, statements: appends } = await intake;
+    expect(appends).toBe(2);
+    expect(second[0]?.seq).toBe((first[0]?.seq ?? 0) + 1);
+    expect(second[0]?.prevHash).toBe(first[0]?.hash);
+    const report = await verifyAuditLog({ store: app.store, signer: app.signer });
+    expect(report.isIntact).toBe(true);
+  });
 
   it('serialises changes to one customer: every accepted change applied once, none lost', async () => {
     const customer = await app.addCustomer();

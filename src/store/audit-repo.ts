@@ -157,31 +157,44 @@ export function encodeNewAuditChains(
 }
 
 /**
+ * The chain heads a transaction holds locked, as its own appends left them: a later append in the same
+ * transaction builds on them without asking again. One per transaction, dropped with it.
+ */
+export type HeldChainHeads = Map<string, ChainHead>;
+
+/**
  * Appends drafts to their chains inside the caller's transaction. Locks only the heads of the chains
- * touched (in chain order, so two writers cannot deadlock), never a global row.
+ * touched (in chain order, so two writers cannot deadlock), never a global row; heads in `held` are locked
+ * already, and every head this append moves is held from then on.
  */
 export async function appendAuditEntries(
   db: Executor,
   drafts: readonly AuditEntryDraft[],
   sha256: Sha256Hex,
   cipher: FieldCipher,
+  held: HeldChainHeads | undefined,
   chains: 'existing or new' | 'all new' = 'existing or new',
 ): Promise<AuditEntry[]> {
   if (drafts.length === 0) return [];
   const byChain = draftsByChain(drafts, cipher);
   const names = [...byChain.keys()].sort();
+  const toLock = chains === 'all new' ? [] : names.filter((chain) => !held?.has(chain));
   // Sorted, so two transactions lock shared heads in the same order.
-  const heads: ChainHead[] =
-    chains === 'all new'
-      ? names.map((chain) => ({ chain, seq: 0, hash: GENESIS_HASH }))
+  const locked =
+    toLock.length === 0
+      ? []
       : (
           await sql<ChainHead>`
             INSERT INTO audit_chain_head (chain, seq, hash)
-            SELECT chain, 0, ${GENESIS_HASH} FROM unnest(${names}::text[]) WITH ORDINALITY AS given (chain, n)
+            SELECT chain, 0, ${GENESIS_HASH} FROM unnest(${toLock}::text[]) WITH ORDINALITY AS given (chain, n)
             ORDER BY n
             ON CONFLICT (chain) DO UPDATE SET chain = excluded.chain
             RETURNING chain, seq, hash`.execute(db)
         ).rows;
+  const lockedByChain = new Map(locked.map((head) => [head.chain, head]));
+  const heads: ChainHead[] = names.map(
+    (chain) => held?.get(chain) ?? lockedByChain.get(chain) ?? { chain, seq: 0, hash: GENESIS_HASH }, // 'all new'
+  );
   const { hashed, rows, newHeads } = chainedRows(heads, byChain, sha256);
   const inserted = sql`
     INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
@@ -204,6 +217,7 @@ export async function appendAuditEntries(
         FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json) AS moved
         WHERE head.chain = moved.chain AND head.chain = ANY(${names}::text[])`
   ).execute(db);
+  for (const head of newHeads) held?.set(head.chain, head);
   return hashed.map(({ hashedJson: _, ...entry }) => entry);
 }
 

@@ -2,7 +2,12 @@ import { type ExpressionBuilder, type Kysely, type Selectable, sql } from 'kysel
 import type { EncodedNewCustomers, FieldCipher } from '../app/ports.ts';
 import type { AuditEntryDraft, Sha256Hex } from '../core/audit-types.ts';
 import type { Customer } from '../core/customer-types.ts';
-import { AUDIT_CHAIN_HEAD_COLUMNS, AUDIT_ENTRY_INSERT_COLUMNS, encodeNewAuditChains } from './audit-repo.ts';
+import {
+  AUDIT_CHAIN_HEAD_COLUMNS,
+  AUDIT_ENTRY_INSERT_COLUMNS,
+  encodeNewAuditChains,
+  type HeldChainHeads,
+} from './audit-repo.ts';
 import type { AmendDatabase } from './database.ts';
 import { pageOf } from './page-fns.ts';
 import { anyUuid, copyText, iso, isoOrNull, json, parsed } from './row-fns.ts';
@@ -136,23 +141,40 @@ export async function lockCustomerForChange(
   cipher: FieldCipher,
   id: string,
   now: string,
+  held: HeldChainHeads | undefined,
 ): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null> {
+  // The customer's audit chain head is locked in the same round trip, as the change's entries will need it: the
+  // customer's row first (the head's condition reads it), as every intake always locked them.
   const row = await db
-    .selectFrom('customer')
-    .selectAll('customer')
-    .select((eb) =>
+    .with(
+      (cte) => cte('locked').materialized(),
+      (qb) => qb.selectFrom('customer').selectAll().where('id', '=', id).forNoKeyUpdate(),
+    )
+    .with(
+      (cte) => cte('head').materialized(),
+      (qb) =>
+        qb
+          .selectFrom('audit_chain_head')
+          .select(['chain', 'seq', 'hash'])
+          .where('chain', '=', sql<string>`(SELECT id::text FROM locked)`)
+          .forUpdate(),
+    )
+    .selectFrom('locked')
+    .selectAll('locked')
+    .select((eb) => [
       eb
         .selectFrom('verification_lock')
         .select('locked_until')
-        .whereRef('verification_lock.customer_id', '=', 'customer.id')
+        .whereRef('verification_lock.customer_id', '=', 'locked.id')
         .where('verification_lock.locked_until', '>', new Date(now))
         .as('verification_locked_until'),
-    )
-    .where('customer.id', '=', id)
-    .forNoKeyUpdate(['customer'])
+      eb.selectFrom('head').select('seq').as('head_seq'),
+      eb.selectFrom('head').select('hash').as('head_hash'),
+    ])
     .executeTakeFirst();
   if (!row) return null;
-  const { verification_locked_until: lockedUntil, ...customer } = row;
+  const { verification_locked_until: lockedUntil, head_seq: seq, head_hash: hash, ...customer } = row;
+  if (held && seq !== null && hash !== null) held.set(id, { chain: id, seq, hash });
   return { customer: customerFromRow(customer, cipher), verificationLockedUntil: isoOrNull(lockedUntil) };
 }
 

@@ -29,6 +29,8 @@ export function createStore(
     isInTransaction
       ? read(db)
       : db.transaction().setIsolationLevel('repeatable read').setAccessMode('read only').execute(read);
+  // Only a transaction holds locks between statements.
+  const held: audit.HeldChainHeads | undefined = isInTransaction ? new Map() : undefined;
   const store: Store = {
     transaction: (work) =>
       isInTransaction
@@ -40,7 +42,7 @@ export function createStore(
     findCustomer: (id) => customers.findCustomer(db, cipher, id),
     findCustomers: (ids) => customers.findCustomers(db, cipher, ids),
     lockCustomer: (id) => customers.lockCustomer(db, cipher, id),
-    lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now),
+    lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now, held),
     customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
     insertCustomers: (list) => customers.insertCustomers(db, cipher, list),
     resealCustomers: (limit, after) => customers.resealCustomers(db, cipher, limit, after),
@@ -63,8 +65,8 @@ export function createStore(
     listEscalationQueue: (query) => changeRequests.listEscalationQueue(db, query),
     listDueChangeRequests: (now, limit) => changeRequests.listDueChangeRequests(db, now, limit),
 
-    appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher),
-    openAuditChains: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher, 'all new'),
+    appendAudit: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher, held),
+    openAuditChains: (drafts) => audit.appendAuditEntries(db, drafts, sha256, cipher, held, 'all new'),
     openedAuditTrail: async (chain) =>
       (await audit.auditTrail(db, chain)).map((entry) => ({
         ...entry,

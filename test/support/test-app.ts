@@ -64,6 +64,8 @@ export const testCipher = (keys: Record<string, string> = { k1: randomBytes(32).
 export interface TestApp {
   readonly database: AmendDatabase & { url: string | null };
   readonly store: Store;
+  /** The store's cipher, for a test that builds a store of its own over the same database. */
+  readonly cipher: FieldCipher;
   readonly policy: Policy;
   readonly clock: ReturnType<typeof manualClock>;
   readonly deps: ServerDeps & { clock: ReturnType<typeof manualClock> };
@@ -127,6 +129,7 @@ export async function createTestApp(
   return {
     database,
     store,
+    cipher,
     policy,
     clock,
     deps,
