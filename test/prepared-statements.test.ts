@@ -84,3 +84,31 @@ describe('statements prepared once per connection', () => {
     expect(updated.numAffectedRows).toBe(1n);
   });
 });
+
+// Kysely hands the settings to the dialect; PGlite's had dropped them, so a read-only snapshot took writes there.
+describe("a transaction's settings", () => {
+  let database: AmendDatabase;
+  beforeAll(async () => {
+    database = await openTestDatabase();
+    await sql`CREATE TABLE ledger (id int PRIMARY KEY)`.execute(database.db);
+  });
+  afterAll(() => database.close());
+
+  it('runs at the isolation level asked for', async () => {
+    const isolation = await database.db
+      .transaction()
+      .setIsolationLevel('serializable')
+      .execute((trx) => sql<{ transaction_isolation: string }>`SHOW transaction_isolation`.execute(trx));
+    expect(isolation.rows).toEqual([{ transaction_isolation: 'serializable' }]);
+  });
+
+  it('refuses a write in a read-only transaction, and keeps nothing of it', async () => {
+    const write = database.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute((trx) => sql`INSERT INTO ledger VALUES (${1})`.execute(trx));
+    await expect(write).rejects.toThrow(/read-only transaction/);
+    expect((await sql`SELECT id FROM ledger`.execute(database.db)).rows).toEqual([]);
+  });
+});

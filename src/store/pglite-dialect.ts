@@ -9,6 +9,7 @@ import {
   PostgresIntrospector,
   PostgresQueryCompiler,
   type QueryResult,
+  type TransactionSettings,
 } from 'kysely';
 import { isReshapedResult, PREPARED_STATEMENTS_PER_CONNECTION } from './prepared-statements.ts';
 
@@ -50,8 +51,18 @@ class PGliteDriver implements Driver {
     return this.connection;
   }
 
-  async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin'));
+  // Transactions run one at a time here, but a read-only snapshot must still refuse a write, as on PostgreSQL.
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    const { isolationLevel, accessMode } = settings;
+    await connection.executeQuery(
+      CompiledQuery.raw(
+        isolationLevel || accessMode
+          ? ['start transaction', isolationLevel && `isolation level ${isolationLevel}`, accessMode]
+              .filter(Boolean)
+              .join(' ')
+          : 'begin',
+      ),
+    );
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
