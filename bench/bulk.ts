@@ -14,6 +14,14 @@ import pg from 'pg';
 
 const AMEND = new URL('../bin/amend.js', import.meta.url).pathname;
 
+/**
+ * Node flags for every timed `amend` process: with BENCH_PROFILE_DIR set, each writes a V8 CPU profile there as it
+ * exits (for a look at where a figure's time goes; the profiler's own cost skews that run's figures).
+ */
+export const PROFILING = process.env.BENCH_PROFILE_DIR
+  ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+  : [];
+
 export interface BulkRun {
   readonly what: string;
   readonly items: number;
@@ -29,7 +37,10 @@ const round = (value: number) => Math.round(value * 100) / 100;
 /** Runs an `amend` command to completion; answers its wall time in seconds. */
 async function timedAmend(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const child = spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...PROFILING, AMEND, ...args], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   if (code !== 0) throw new Error(`amend ${args.join(' ')} exited with ${code}`);
   return (performance.now() - started) / 1000;
@@ -37,7 +48,10 @@ async function timedAmend(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
 
 /** Runs an `amend` command that prints JSON; answers it. */
 async function amendJson<T>(args: string[], env: NodeJS.ProcessEnv): Promise<T> {
-  const child = spawn(process.execPath, [AMEND, ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...PROFILING, AMEND, ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const chunks: Buffer[] = [];
   child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -17,7 +17,7 @@ import {
   webhookSystemsFile,
 } from '../src/demo/sample-connected-system.ts';
 import { ACTIVITY_ACTIONS } from '../src/store/anomaly-repo.ts';
-import { type BulkRun, benchBulk, bulkTable } from './bulk.ts';
+import { type BulkRun, benchBulk, bulkTable, PROFILING } from './bulk.ts';
 import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
 
 const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 5);
@@ -171,7 +171,7 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
 
   // Servers and workers run as the README's Command line says to run them, with two V8 helper threads.
   const startAmend = (...args: string[]) =>
-    spawn(process.execPath, ['--v8-pool-size=2', AMEND, ...args], {
+    spawn(process.execPath, ['--v8-pool-size=2', ...PROFILING, AMEND, ...args], {
       env,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
