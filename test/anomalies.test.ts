@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SYSTEM_ACTOR } from '../src/core/change-request-types.ts';
 import type { Customer } from '../src/core/customer-types.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 
@@ -181,5 +182,44 @@ describe('anomaly flags', () => {
     expect((await flagsOf(customer)).map((f: { rule: string }) => f.rule)).toContain(
       'sensitive_after_failed_verification',
     );
+  });
+});
+
+describe('the history the rules read', () => {
+  it('is the tail of the customer’s chain inside the window, oldest first, however long the chain', async () => {
+    const customer = await app.addCustomer();
+    const now = Date.parse(app.clock.now().toISOString());
+    const at = (hoursAgo: number) => new Date(now - hoursAgo * 3_600_000).toISOString();
+    // Forty days of history, one entry every eight hours: a failed check, then an unrelated entry, in turn.
+    const hoursAgo = Array.from({ length: 120 }, (_, i) => (120 - i) * 8);
+    await app.store.transaction(async (tx) => {
+      await tx.lockCustomerForChange(customer.id, app.clock.now().toISOString());
+      await tx.appendAudit(
+        hoursAgo.map((hours, i) => ({
+          chain: customer.id,
+          occurredAt: at(hours),
+          actor: SYSTEM_ACTOR,
+          action: i % 2 === 0 ? 'change_request.verification_recorded' : 'customer.viewed',
+          changeRequestId: null,
+          details: { outcome: 'failed', hoursAgo: hours },
+        })),
+      );
+    });
+    const since = at(7 * 24);
+    const expected = hoursAgo.filter((hours, i) => i % 2 === 0 && hours <= 7 * 24).map(at);
+    expect(expected.length).toBeGreaterThan(5);
+
+    const read = await app.store.customerActivity(customer.id, since);
+    expect(read.map((activity) => activity.at)).toEqual(expected);
+    expect(read.every((activity) => activity.kind === 'verification_failed')).toBe(true);
+
+    const { activity } = await app.store.transaction((tx) =>
+      tx.anomalyHistory({
+        customerId: customer.id,
+        since,
+        touch: { sources: [], at: app.clock.now().toISOString(), since, cap: 5 },
+      }),
+    );
+    expect(activity.map((each) => each.at)).toEqual(expected);
   });
 });
