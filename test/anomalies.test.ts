@@ -186,7 +186,7 @@ describe('anomaly flags', () => {
 });
 
 describe('the history the rules read', () => {
-  it('is the tail of the customer’s chain inside the window, oldest first, however long the chain', async () => {
+  it('is the customer’s activity inside the window, oldest first, out of forty days of entries', async () => {
     const customer = await app.addCustomer();
     const now = Date.parse(app.clock.now().toISOString());
     const at = (hoursAgo: number) => new Date(now - hoursAgo * 3_600_000).toISOString();
