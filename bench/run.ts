@@ -16,7 +16,7 @@ import {
   startSampleSystem,
   webhookSystemsFile,
 } from '../src/demo/sample-connected-system.ts';
-import { ACTIVITY_ACTIONS } from '../src/store/anomaly-repo.ts';
+import { ACTIVITY_ACTIONS, ACTIVITY_TUPLE } from '../src/store/anomaly-repo.ts';
 import { type BulkRun, benchBulk, bulkTable, PROFILING } from './bulk.ts';
 import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
 
@@ -389,10 +389,10 @@ async function rawSql(url: string): Promise<Run> {
                WHERE t.source = given.source AND t.last_at >= now() - interval '1 hour' AND t.customer_id <> $1::uuid
                ORDER BY t.last_at DESC LIMIT 4) AS others)))
              FROM unnest($2::text[]) AS given (source), (SELECT count(*) FROM touched) AS written) AS counts,
-           (SELECT json_agg(entry ORDER BY entry.seq) FROM (
-             SELECT * FROM (SELECT id, chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash
+           (SELECT json_agg(${ACTIVITY_TUPLE} ORDER BY seq)
+             FROM (SELECT seq, occurred_at, actor, action, change_request_id, details
                FROM audit_entry WHERE chain = $1::text OFFSET 0) AS entry
-             WHERE occurred_at >= now() - interval '1 hour' AND action = ANY($3::text[])) AS entry) AS activity,
+             WHERE occurred_at >= now() - interval '1 hour' AND action = ANY($3::text[])) AS activity,
            (SELECT json_agg(flag) FROM anomaly_flag AS flag
              WHERE flag.status = 'open' AND (flag.customer_id = $1::uuid OR flag.subject = ANY($4::text[]))) AS flags`,
         values: [customerId, sources, ACTIVITY_ACTIONS, [`customer:${customerId}`, ...sources]],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activityFromAuditEntry } from '../src/core/anomaly-fns.ts';
 import { SYSTEM_ACTOR } from '../src/core/change-request-types.ts';
 import type { Customer } from '../src/core/customer-types.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
@@ -221,5 +222,49 @@ describe('the history the rules read', () => {
       }),
     );
     expect(activity.map((each) => each.at)).toEqual(expected);
+  });
+
+  it('is what the rules read from the whole entries, though the reads ship only the parts the rules look at', async () => {
+    const customer = await app.addCustomer();
+    const since = app.clock.now().toISOString();
+    app.clock.advance(60_000);
+    // From an integration (its key a source), applied with two fields; from a representative (a staff source),
+    // with a failed check.
+    await submit(integration, customer, [
+      { field: 'preferredName', value: 'Wren' },
+      { field: 'communicationPreferences', value: { email: true, sms: false, post: false, phone: false } },
+    ]);
+    const staffRequest = (
+      await submit(representative, customer, [{ field: 'phone', value: '+61499000222' }], false)
+    ).json();
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${staffRequest.id}/verify`, {
+      method: 'knowledge_check',
+      outcome: 'failed',
+      evidence: { question: 'first-school' },
+    });
+    const whole = (await app.store.openedAuditTrail(customer.id)).filter(
+      (entry) => entry.occurredAt >= since,
+    );
+    const expected = whole.flatMap((entry) => activityFromAuditEntry(entry) ?? []);
+    expect(new Set(expected.map((each) => each.kind))).toEqual(
+      new Set(['received', 'applied', 'verification_failed']),
+    );
+    expect(expected.flatMap((each) => each.sources)).toEqual(
+      expect.arrayContaining([`key:${integration.id}`, `staff:${representative.id}`]),
+    );
+    expect(expected.find((each) => each.kind === 'applied')?.fields).toEqual([
+      'preferredName',
+      'communicationPreferences',
+    ]);
+
+    expect(await app.store.customerActivity(customer.id, since)).toEqual(expected);
+    const { activity } = await app.store.transaction((tx) =>
+      tx.anomalyHistory({
+        customerId: customer.id,
+        since,
+        touch: { sources: [], at: app.clock.now().toISOString(), since, cap: 5 },
+      }),
+    );
+    expect(activity).toEqual(expected);
   });
 });

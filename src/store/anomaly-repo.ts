@@ -2,8 +2,8 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type { AnomalyFlag, AnomalyHistoryQuery, AnomalyHistoryRead, Page } from '../app/ports.ts';
 import { type Activity, activityFromAuditEntry } from '../core/anomaly-fns.ts';
 import type { Actor } from '../core/change-request-types.ts';
+import type { FieldName } from '../core/customer-types.ts';
 import type { Severity } from '../core/policy-types.ts';
-import { AUDIT_ENTRY_COLUMNS, auditEntryFromRow } from './audit-repo.ts';
 import { pageOf } from './page-fns.ts';
 import { iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { AnomalyFlagTable, Database } from './schema-types.ts';
@@ -19,32 +19,91 @@ export const ACTIVITY_ACTIONS = [
 ];
 
 /**
- * A customer's audit entries the anomaly rules look at, since `since`, oldest first. The chain is read through
- * its own index and filtered after: `OFFSET 0` keeps the window and action conditions out of the scan. Offered
- * them, the planner may AND in the (action, occurred_at) index, which holds every customer's recent activity;
- * without fresh statistics it did, and each intake read the whole window of the whole log (3 ms at 60,000
- * entries).
+ * One audit entry as the anomaly rules read it (`activityFromAuditEntry`): only the parts they look at, as a JSON
+ * array (`ActivityTuple`). Whole entries carry the values proposed and changed, the client's user agent and the
+ * hashes: for a customer with 312 entries in the window, that statement shipped 300 kB and took 9-14 ms, this one
+ * 74 kB and 1.6-3.2 ms (PostgreSQL, loopback), and the intake's whole anomaly read 19-22 ms against 4-6 ms at the
+ * median. Scalars leave as text (`->>`); as jsonb, or in objects with named members, it took 2-3 times as long.
+ * Plain SQL text, so the benchmark's raw-SQL baseline reads the same.
  */
-const recentActivity = (db: Executor, customerId: string, since: string) =>
-  db
-    .selectFrom((inner) =>
-      inner
-        .selectFrom('audit_entry')
-        .select(AUDIT_ENTRY_COLUMNS)
-        .where('chain', '=', customerId)
-        .offset(0)
-        .as('entry'),
-    )
-    .selectAll()
-    .where('occurred_at', '>=', new Date(since))
-    .where('action', 'in', ACTIVITY_ACTIONS)
-    .orderBy('seq');
+export const ACTIVITY_TUPLE = `json_build_array(occurred_at, action, change_request_id, actor->>'kind', actor->>'id',
+  details->>'to', details->>'tier', details->'fields', details->>'outcome', jsonb_typeof(details->'source') = 'object',
+  details#>>'{source,ip}', details#>>'{source,apiKeyId}', details#>>'{source,deviceId}',
+  jsonb_path_query_array(details, '$.changes[*].field'))`;
 
-const activityOf = (rows: Parameters<typeof auditEntryFromRow>[0][]): Activity[] =>
-  rows.map(auditEntryFromRow).flatMap((entry) => activityFromAuditEntry(entry) ?? []);
+type ActivityTuple = [
+  occurredAt: string,
+  action: string,
+  changeRequestId: string | null,
+  actorKind: string,
+  actorId: string,
+  to: string | null,
+  tier: string | null,
+  fields: FieldName[] | null,
+  outcome: string | null,
+  hasSource: boolean,
+  ip: string | null,
+  apiKeyId: string | null,
+  deviceId: string | null,
+  changedFields: FieldName[],
+];
+
+/**
+ * A customer's audit entries the anomaly rules look at, since `since`, oldest first, as one JSON array of
+ * `ActivityTuple`s. The chain is read through its own index and filtered after: `OFFSET 0` keeps the window and
+ * action conditions out of the scan. Offered them, the planner may AND in the (action, occurred_at) index, which
+ * holds every customer's recent activity; without fresh statistics it did, and each intake read the whole window
+ * of the whole log (3 ms at 60,000 entries).
+ */
+const recentActivity = (customerId: string, since: string) => sql<string>`
+  SELECT coalesce(json_agg(${sql.raw(ACTIVITY_TUPLE)} ORDER BY seq), '[]')
+  FROM (SELECT seq, occurred_at, actor, action, change_request_id, details
+    FROM audit_entry WHERE chain = ${customerId} OFFSET 0) AS entry
+  WHERE occurred_at >= ${since}::timestamptz AND action = ANY(${ACTIVITY_ACTIONS}::text[])`;
+
+// The rules read a missing member and a null one alike (`??`, truthiness), so the tuple's nulls pass as they are.
+const activityOf = (chain: string, tuples: ActivityTuple[]): Activity[] =>
+  tuples.flatMap((tuple) => {
+    const [
+      occurredAt,
+      action,
+      changeRequestId,
+      kind,
+      id,
+      to,
+      tier,
+      fields,
+      outcome,
+      hasSource,
+      ip,
+      apiKeyId,
+      deviceId,
+      changed,
+    ] = tuple;
+    const details = {
+      to,
+      tier,
+      fields,
+      outcome,
+      source: hasSource ? { ip, apiKeyId, deviceId } : null,
+      changes: changed.map((field) => ({ field })),
+    };
+    const entry = {
+      occurredAt: iso(occurredAt),
+      chain,
+      action,
+      changeRequestId,
+      actor: { kind, id },
+      details,
+    };
+    return activityFromAuditEntry(entry) ?? [];
+  });
 
 export async function customerActivity(db: Executor, customerId: string, since: string): Promise<Activity[]> {
-  return activityOf(await recentActivity(db, customerId, since).execute());
+  const { rows } = await sql<{
+    activity: string;
+  }>`SELECT (${recentActivity(customerId, since)}) AS activity`.execute(db);
+  return activityOf(customerId, parsed(rows[0]!.activity));
 }
 
 /**
@@ -64,7 +123,7 @@ export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): 
   const subjects = [`customer:${customerId}`, ...touch.sources];
   const { rows } = await sql<{
     counts: { source: string; count: number }[];
-    activity: never[];
+    activity: string;
     flags: never[];
   }>`
     WITH touched AS (
@@ -82,8 +141,7 @@ export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): 
           ORDER BY t.last_at DESC
           LIMIT ${Math.max(0, touch.cap - 1)}) AS others))), '[]')
         FROM unnest(${touch.sources}::text[]) AS given (source), (SELECT count(*) FROM touched) AS written) AS counts,
-      (SELECT coalesce(json_agg(entry ORDER BY entry.seq), '[]')
-        FROM (${recentActivity(db, customerId, query.since)}) AS entry) AS activity,
+      (${recentActivity(customerId, query.since)}) AS activity,
       (SELECT coalesce(json_agg(flag), '[]') FROM anomaly_flag AS flag
         WHERE flag.status = 'open'
           AND (flag.customer_id = ${customerId}::uuid OR flag.subject = ANY(${subjects}::text[]))) AS flags`.execute(
@@ -91,7 +149,7 @@ export async function anomalyHistory(db: Executor, query: AnomalyHistoryQuery): 
   );
   const row = rows[0]!;
   return {
-    activity: activityOf(parsed(row.activity)),
+    activity: activityOf(customerId, parsed(row.activity)),
     customersBySource: new Map(parsed<typeof row.counts>(row.counts).map((c) => [c.source, Number(c.count)])),
     openFlags: parsed<Selectable<AnomalyFlagTable>[]>(row.flags).map(flagFromRow),
   };
