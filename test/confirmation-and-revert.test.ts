@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -181,6 +182,72 @@ describe('confirmation to the customer', () => {
     expect(request.timeline.map((entry: { action: string }) => entry.action)).toContain(
       'confirmation.failed',
     );
+  });
+});
+
+describe('the customer’s values at rest', () => {
+  /** The tables whose rows, as text, hold `value`. */
+  async function tablesHolding(value: string): Promise<string[]> {
+    const { rows } = await sql<{ table: string }>`
+      SELECT table_name AS table FROM information_schema.tables
+      WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`.execute(
+      app.database.db,
+    );
+    const holding: string[] = [];
+    for (const { table } of rows) {
+      const { rows: hits } = await sql<{ hits: number }>`
+        SELECT count(*)::int AS hits FROM ${sql.table(table)} AS row WHERE strpos(row::text, ${value}) > 0`.execute(
+        app.database.db,
+      );
+      if (hits[0]!.hits > 0) holding.push(table);
+    }
+    return holding;
+  }
+
+  it('keeps a change’s values sealed in its request and its deliveries, which still reach every system', async () => {
+    const customer = await app.addCustomer({ email: 'orla.quist@example.net' });
+    const created = (
+      await app.call(
+        representative.apiKey,
+        'POST',
+        '/api/v1/change-requests',
+        {
+          customerId: customer.id,
+          changes: [
+            { field: 'email', value: 'orla.vantongeren@example.org' },
+            { field: 'phone', value: '+61412777313' },
+          ],
+          reason: 'Married Saoirse',
+        },
+        { 'idempotency-key': 'at-rest-1' },
+      )
+    ).json();
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${created.id}/verify`, {
+      ...ID_DOCUMENT,
+      evidence: { ...ID_DOCUMENT.evidence, documentReference: 'QX8817342' },
+    });
+    await app.call(representative.apiKey, 'POST', `/api/v1/change-requests/${created.id}/confirm`, {
+      revision: 1,
+    });
+    await drain();
+    const done = (
+      await app.call(representative.apiKey, 'GET', `/api/v1/change-requests/${created.id}`)
+    ).json();
+    expect(done.state).toBe('completed');
+    expect(done.reason).toBe('Married Saoirse');
+    expect(samples.billing!.records.get(customer.id)?.fields).toMatchObject({
+      email: 'orla.vantongeren@example.org',
+      phone: '+61412777313',
+    });
+    expect(samples.marketing!.records.get(customer.id)?.fields.email).toBe('orla.vantongeren@example.org');
+
+    // A sensitive value, old or new, is in clear nowhere: the audit log masks it and seals it beside the mask.
+    expect(await tablesHolding('orla.vantongeren')).toEqual([]);
+    expect(await tablesHolding('orla.quist')).toEqual([]);
+    // What the audit log shows by policy (a standard field's values, the evidence, the reason) it alone holds.
+    expect(await tablesHolding('412777313')).toEqual(['audit_entry']);
+    expect(await tablesHolding('QX8817342')).toEqual(['audit_entry']);
+    expect(await tablesHolding('Saoirse')).toEqual(['audit_entry']);
   });
 });
 

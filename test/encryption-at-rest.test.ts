@@ -213,6 +213,64 @@ describe('personal data at rest', () => {
     expect(found.items.map((customer) => customer.legalName)).toEqual(['Legacy Clear']);
   });
 
+  it('reads requests, deliveries and stored responses written before their values were sealed', async () => {
+    const customer = await app.addCustomer();
+    const representative = await app.addStaff('representative');
+    const created = (
+      await app.call(
+        representative.apiKey,
+        'POST',
+        '/api/v1/change-requests',
+        {
+          customerId: customer.id,
+          changes: [{ field: 'phone', value: '+61412000999' }],
+          reason: 'New phone',
+        },
+        { 'idempotency-key': 'before-sealing' },
+      )
+    ).json();
+    const request = (await app.store.findChangeRequest(created.id))!;
+    const raw = async () =>
+      (
+        await sql<{ body: string; response: string }>`
+          SELECT r.body::text AS body, i.response_body::text AS response
+          FROM change_request AS r, idempotency_key AS i
+          WHERE r.id = ${created.id} AND i.key = 'before-sealing'`.execute(app.database.db)
+      ).rows[0]!;
+    expect((await raw()).body).not.toContain('412000999');
+    expect((await raw()).response).not.toContain('412000999');
+    // As an earlier version stored them: the request whole and the response as sent, in clear.
+    await sql`UPDATE change_request SET body = ${JSON.stringify(request)}::jsonb WHERE id = ${created.id}`.execute(
+      app.database.db,
+    );
+    await sql`UPDATE idempotency_key SET response_body = ${JSON.stringify(created)}::jsonb
+      WHERE key = 'before-sealing'`.execute(app.database.db);
+    expect((await raw()).body).toContain('412000999');
+    expect(await app.store.findChangeRequest(created.id)).toEqual(request);
+    const replayed = await app.call(
+      representative.apiKey,
+      'POST',
+      '/api/v1/change-requests',
+      { customerId: customer.id, changes: [{ field: 'phone', value: '+61412000999' }], reason: 'New phone' },
+      { 'idempotency-key': 'before-sealing' },
+    );
+    expect(replayed.json()).toEqual(created);
+
+    const payload = { changeId: 'legacy', customerId: customer.id, fields: { phone: '+61412000999' } };
+    await sql`
+      INSERT INTO outbox (kind, destination, customer_id, sequence, payload, next_attempt_at, created_at)
+      VALUES ('propagation', 'legacy-system', ${customer.id}, 1, ${JSON.stringify(payload)}::jsonb, now(), now())`.execute(
+      app.database.db,
+    );
+    const claimed = await app.store.claimOutbox({
+      owner: 'test',
+      limit: 100,
+      now: new Date(Date.now() + 60_000).toISOString(),
+      leaseMs: 1000,
+    });
+    expect(claimed.find((message) => message.destination === 'legacy-system')?.payload).toEqual(payload);
+  });
+
   it('refuses a keys file that names a current key it does not hold', () => {
     const dir = mkdtempSync(join(tmpdir(), 'amend-keys-'));
     const file = join(dir, 'data-keys.json');

@@ -29,7 +29,7 @@ async function requeue(
   const requeued = await deps.store.transaction(async (tx) => {
     const row = await tx.findOutbox(outboxId);
     if (row?.status !== 'dead') return null;
-    let replacement: { payload: Record<string, unknown>; sequence: number } | undefined;
+    let replacement: { customerId: string; payload: Record<string, unknown>; sequence: number } | undefined;
     let fields: FieldName[] = [];
     if (isReplay) {
       const customer = await tx.lockCustomer(row.customerId);
@@ -38,6 +38,7 @@ async function requeue(
         deps.policy.fields[field].connectedSystems.includes(row.destination),
       );
       replacement = {
+        customerId: customer.id,
         sequence: customer.version,
         payload: {
           changeId: row.changeRequestId ?? `replay-${outboxId}`,

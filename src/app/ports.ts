@@ -364,7 +364,8 @@ export interface Store {
   requeueDeadLetter(
     id: number,
     now: string,
-    replacement?: { payload: Record<string, unknown>; sequence: number },
+    /** A payload of current values, sealed to `customerId`, which must be the row's customer. */
+    replacement?: { customerId: string; payload: Record<string, unknown>; sequence: number },
   ): Promise<boolean>;
   /** Marks and answers deliveries whose legal deadline passed unconfirmed. */
   flagDeadlineBreaches(now: string, limit: number): Promise<OutboxStatus[]>;

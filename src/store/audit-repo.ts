@@ -16,6 +16,7 @@ import { migrationScript } from './migration-files.ts';
 import { pageOf } from './page-fns.ts';
 import { copyText, iso, json, parsed } from './row-fns.ts';
 import type { AuditEntryTable, Database } from './schema-types.ts';
+import { openJson, sealJson } from './sealed-json.ts';
 
 type Executor = Kysely<Database>;
 
@@ -69,9 +70,7 @@ const isToSeal = (value: unknown): value is { $seal: unknown } =>
  */
 export function openSealedDetails(entry: AuditEntry, cipher: FieldCipher): Record<string, unknown> {
   return JSON.parse(JSON.stringify(entry.details), (_key, value) =>
-    typeof value === 'object' && value !== null && typeof value.$sealed === 'string'
-      ? JSON.parse(cipher.open(value.$sealed, entry.chain))
-      : value,
+    openJson(cipher, value, entry.chain),
   ) as Record<string, unknown>;
 }
 
@@ -104,7 +103,7 @@ function draftsByChain(
     ...draft,
     details: JSON.parse(
       JSON.stringify(draft.details, (_key, value) =>
-        isToSeal(value) ? { $sealed: cipher.seal(JSON.stringify(value.$seal), draft.chain) } : value,
+        isToSeal(value) ? sealJson(cipher, value.$seal, draft.chain) : value,
       ),
     ) as Record<string, unknown>,
   }));

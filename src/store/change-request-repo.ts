@@ -7,11 +7,45 @@ import { outboxInsert } from './outbox-repo.ts';
 import { pageOf } from './page-fns.ts';
 import { anyUuid, json, parsed } from './row-fns.ts';
 import type { Database } from './schema-types.ts';
+import { openJson, sealJson } from './sealed-json.ts';
 
 type Executor = Kysely<Database>;
 
-// The aggregate is stored whole in `body`; the columns beside it exist for lookups, queues and ordering.
-const toRow = (request: ChangeRequest) => ({
+/**
+ * The request with `each` applied to what it carries of the customer's: the fields' values on file, as given
+ * and as proposed; verification evidence; the free text of the reason, notes and escalation. `body` stores
+ * those sealed to the request: plain, the values sealed on the customer's own row would sit in clear beside it.
+ */
+function withCustomersParts(request: ChangeRequest, each: <T>(value: T) => T): ChangeRequest {
+  return {
+    ...request,
+    reason: each(request.reason),
+    items: request.items.map((item) => ({
+      ...item,
+      previous: each(item.previous),
+      submitted: each(item.submitted),
+      proposed: each(item.proposed),
+    })),
+    verifications: request.verifications.map((one) => ({ ...one, evidence: each(one.evidence) })),
+    notes: request.notes.map((note) => ({ ...note, text: each(note.text) })),
+    escalation: request.escalation && { ...request.escalation, note: each(request.escalation.note) },
+  };
+}
+
+/** The request as `body` stores it (its sealed parts typed as what they seal). */
+const storedBody = (cipher: FieldCipher, request: ChangeRequest) =>
+  withCustomersParts(request, <T>(value: T) =>
+    value === undefined || value === null ? value : (sealJson(cipher, value, request.id) as T),
+  );
+
+/** The request a stored `body` holds, its sealed parts opened (a body stored before they were sealed reads as is). */
+function fromBody(cipher: FieldCipher, body: unknown): ChangeRequest {
+  const stored = parsed<ChangeRequest>(body);
+  return withCustomersParts(stored, (value) => openJson(cipher, value, stored.id));
+}
+
+// The columns beside the body exist for lookups, queues and ordering.
+const columnsOf = (request: ChangeRequest) => ({
   id: request.id,
   customer_id: request.customerId,
   state: request.state,
@@ -27,10 +61,12 @@ const toRow = (request: ChangeRequest) => ({
   escalated_at: request.escalation?.escalatedAt ?? null,
   completed_at: request.completedAt,
   fields: request.items.map((item) => item.field),
-  body: json(request),
 });
 
-const fromBody = (body: unknown): ChangeRequest => parsed<ChangeRequest>(body);
+const toRow = (cipher: FieldCipher, request: ChangeRequest) => ({
+  ...columnsOf(request),
+  body: json(storedBody(cipher, request)),
+});
 
 /**
  * `Store.writeChangeRequest`: one statement, where it was three round trips on the path every applied change
@@ -43,8 +79,8 @@ export async function writeChangeRequest(
 ): Promise<ChangeRequestWritten> {
   const requestWrite =
     expectedVersion === null
-      ? db.insertInto('change_request').values(toRow(request)).returning('id')
-      : updateIfVersion(db, request, expectedVersion).returning('id');
+      ? db.insertInto('change_request').values(toRow(cipher, request)).returning('id')
+      : updateIfVersion(db, cipher, request, expectedVersion).returning('id');
   if (!applied) return (await requestWrite.execute()).length === 1 ? 'written' : 'request_moved';
   const customerWrite = customerUpdateIfVersion(db, cipher, applied.customer, applied.expectedVersion)
     .where(sql<boolean>`EXISTS (SELECT FROM request)`)
@@ -52,7 +88,7 @@ export async function writeChangeRequest(
   const { rows } = await sql<{ requests: number; customers: number }>`
     WITH request AS (${requestWrite}),
       customer AS (${customerWrite}),
-      messages AS (${outboxInsert(applied.messages, applied.now, sql`EXISTS (SELECT FROM customer)`)})
+      messages AS (${outboxInsert(cipher, applied.messages, applied.now, sql`EXISTS (SELECT FROM customer)`)})
     SELECT (SELECT count(*) FROM request)::int AS requests, (SELECT count(*) FROM customer)::int AS customers`.execute(
     db,
   );
@@ -61,23 +97,35 @@ export async function writeChangeRequest(
   return customers === 1 ? 'written' : 'customer_moved';
 }
 
-export async function findChangeRequest(db: Executor, id: string): Promise<ChangeRequest | null> {
+export async function findChangeRequest(
+  db: Executor,
+  cipher: FieldCipher,
+  id: string,
+): Promise<ChangeRequest | null> {
   const row = await db.selectFrom('change_request').select('body').where('id', '=', id).executeTakeFirst();
-  return row ? fromBody(row.body) : null;
+  return row ? fromBody(cipher, row.body) : null;
 }
 
 /** Locks the request for a command; FOR NO KEY UPDATE, as the customer's lock, so rows that reference it can be written. */
-export async function lockChangeRequest(db: Executor, id: string): Promise<ChangeRequest | null> {
+export async function lockChangeRequest(
+  db: Executor,
+  cipher: FieldCipher,
+  id: string,
+): Promise<ChangeRequest | null> {
   const row = await db
     .selectFrom('change_request')
     .select('body')
     .where('id', '=', id)
     .forNoKeyUpdate()
     .executeTakeFirst();
-  return row ? fromBody(row.body) : null;
+  return row ? fromBody(cipher, row.body) : null;
 }
 
-export async function lockChangeRequests(db: Executor, ids: readonly string[]): Promise<ChangeRequest[]> {
+export async function lockChangeRequests(
+  db: Executor,
+  cipher: FieldCipher,
+  ids: readonly string[],
+): Promise<ChangeRequest[]> {
   if (ids.length === 0) return [];
   const rows = await db
     .selectFrom('change_request')
@@ -86,21 +134,22 @@ export async function lockChangeRequests(db: Executor, ids: readonly string[]): 
     .orderBy('id')
     .forNoKeyUpdate()
     .execute();
-  return rows.map((row) => fromBody(row.body));
+  return rows.map((row) => fromBody(cipher, row.body));
 }
 
 /** Saves the request if the stored version is still `expectedVersion`; false means a concurrent writer won. */
 export async function updateChangeRequestIfVersion(
   db: Executor,
+  cipher: FieldCipher,
   request: ChangeRequest,
   expectedVersion: number,
 ): Promise<boolean> {
-  const result = await updateIfVersion(db, request, expectedVersion).executeTakeFirst();
+  const result = await updateIfVersion(db, cipher, request, expectedVersion).executeTakeFirst();
   return Number(result.numUpdatedRows) === 1;
 }
 
-function updateIfVersion(db: Executor, request: ChangeRequest, expectedVersion: number) {
-  const { id: _id, created_at: _created, customer_id: _customer, ...changes } = toRow(request);
+function updateIfVersion(db: Executor, cipher: FieldCipher, request: ChangeRequest, expectedVersion: number) {
+  const { id: _id, created_at: _created, customer_id: _customer, ...changes } = toRow(cipher, request);
   return db
     .updateTable('change_request')
     .set(changes)
@@ -110,10 +159,14 @@ function updateIfVersion(db: Executor, request: ChangeRequest, expectedVersion: 
 
 export async function updateChangeRequestsIfVersion(
   db: Executor,
+  cipher: FieldCipher,
   updates: readonly { request: ChangeRequest; expectedVersion: number }[],
 ): Promise<number> {
   if (updates.length === 0) return 0;
-  const rows = updates.map(({ request }) => ({ ...toRow(request), body: request }));
+  const rows = updates.map(({ request }) => ({
+    ...toRow(cipher, request),
+    body: storedBody(cipher, request),
+  }));
   const ids = updates.map(({ request }) => request.id);
   const { rows: updated } = await sql<{ id: string }>`
     UPDATE change_request AS stored SET state = given.state, tier = given.tier, channel = given.channel,
@@ -139,6 +192,7 @@ export interface ChangeRequestFilter {
 
 export async function listChangeRequests(
   db: Executor,
+  cipher: FieldCipher,
   filter: ChangeRequestFilter,
 ): Promise<Page<ChangeRequest>> {
   let query = db
@@ -152,7 +206,7 @@ export async function listChangeRequests(
   return pageOf(
     await query.execute(),
     filter.limit,
-    (row) => fromBody(row.body),
+    (row) => fromBody(cipher, row.body),
     (row) => row.id,
   );
 }
@@ -170,6 +224,7 @@ const FAR_FUTURE = '9999-12-31T00:00:00.000Z';
 /** The approval queue: oldest deadline first; `isOverdue` keeps only (or drops) requests past their deadline at `now`. */
 export async function listApprovalQueue(
   db: Executor,
+  cipher: FieldCipher,
   filter: {
     tier?: string | undefined;
     isOverdue?: boolean | undefined;
@@ -200,7 +255,7 @@ export async function listApprovalQueue(
   return pageOf(
     await query.execute(),
     filter.limit,
-    (row) => fromBody(row.body),
+    (row) => fromBody(cipher, row.body),
     (row) => encodeCursor(new Date(row.due_key).toISOString(), row.id),
   );
 }
@@ -208,6 +263,7 @@ export async function listApprovalQueue(
 /** The escalation queue: longest-waiting first. */
 export async function listEscalationQueue(
   db: Executor,
+  cipher: FieldCipher,
   filter: {
     reason?: string | undefined;
     assigneeId?: string | undefined;
@@ -232,7 +288,7 @@ export async function listEscalationQueue(
   return pageOf(
     await query.execute(),
     filter.limit,
-    (row) => fromBody(row.body),
+    (row) => fromBody(cipher, row.body),
     (row) => (row.escalated_at ? encodeCursor(new Date(row.escalated_at).toISOString(), row.id) : null),
   );
 }

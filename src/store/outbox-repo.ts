@@ -2,6 +2,7 @@ import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
   ClaimedOutboxMessage,
   Confirmation,
+  FieldCipher,
   ManualTask,
   OutboxDelivery,
   OutboxMessage,
@@ -14,21 +15,28 @@ import type { Actor } from '../core/change-request-types.ts';
 import { pageOf } from './page-fns.ts';
 import { anyUuid, iso, isoOrNull, json, parsed } from './row-fns.ts';
 import type { Database, ManualTaskTable, OutboxTable } from './schema-types.ts';
+import { openJson, sealJson } from './sealed-json.ts';
 
 type Executor = Kysely<Database>;
 
 /**
  * The insert of `messages`, due at `now`, as one statement of one parameter (its text the same however many
- * messages), to run alone or inside another statement; `onlyIf` (SQL) guards it there.
+ * messages), to run alone or inside another statement; `onlyIf` (SQL) guards it there. Payloads carry the
+ * customer's values (a connected system's fields, a confirmation's address): stored sealed to the customer.
  */
-export function outboxInsert(messages: readonly OutboxMessage[], now: string, onlyIf = sql`true`) {
+export function outboxInsert(
+  cipher: FieldCipher,
+  messages: readonly OutboxMessage[],
+  now: string,
+  onlyIf = sql`true`,
+) {
   const rows = messages.map((message) => ({
     kind: message.kind,
     destination: message.destination,
     customer_id: message.customerId,
     change_request_id: message.changeRequestId,
     sequence: message.sequence,
-    payload: message.payload,
+    payload: sealJson(cipher, message.payload, message.customerId),
     next_attempt_at: now,
     created_at: now,
     deadline_at: message.deadlineAt,
@@ -43,10 +51,11 @@ export function outboxInsert(messages: readonly OutboxMessage[], now: string, on
 
 export async function enqueueOutbox(
   db: Executor,
+  cipher: FieldCipher,
   messages: readonly OutboxMessage[],
   now: string,
 ): Promise<void> {
-  if (messages.length > 0) await outboxInsert(messages, now).execute(db);
+  if (messages.length > 0) await outboxInsert(cipher, messages, now).execute(db);
 }
 
 /**
@@ -56,6 +65,7 @@ export async function enqueueOutbox(
  */
 export async function claimOutbox(
   db: Executor,
+  cipher: FieldCipher,
   options: { owner: string; limit: number; now: string; leaseMs: number },
 ): Promise<ClaimedOutboxMessage[]> {
   const leaseUntil = new Date(Date.parse(options.now) + options.leaseMs).toISOString();
@@ -100,7 +110,7 @@ export async function claimOutbox(
       customerId: row.customer_id,
       changeRequestId: row.change_request_id,
       sequence: row.sequence,
-      payload: parsed<Record<string, unknown>>(row.payload),
+      payload: openJson<Record<string, unknown>>(cipher, parsed(row.payload), row.customer_id),
       attempts: row.attempts,
       driftCount: row.drift_count,
       deadlineAt: isoOrNull(row.deadline_at),
@@ -262,9 +272,10 @@ export async function listDeadLetters(
 
 export async function requeueDeadLetter(
   db: Executor,
+  cipher: FieldCipher,
   id: number,
   now: string,
-  replacement?: { payload: Record<string, unknown>; sequence: number },
+  replacement?: { customerId: string; payload: Record<string, unknown>; sequence: number },
 ): Promise<boolean> {
   const result = await db
     .updateTable('outbox')
@@ -273,7 +284,12 @@ export async function requeueDeadLetter(
       attempts: 0,
       drift_count: 0,
       next_attempt_at: now,
-      ...(replacement ? { payload: json(replacement.payload), sequence: replacement.sequence } : {}),
+      ...(replacement
+        ? {
+            payload: json(sealJson(cipher, replacement.payload, replacement.customerId)),
+            sequence: replacement.sequence,
+          }
+        : {}),
     })
     .where('id', '=', String(id))
     .where('status', '=', 'dead')
@@ -296,13 +312,13 @@ export async function flagDeadlineBreaches(
   return rows.rows.map(statusFromRow);
 }
 
-const taskFromRow = (row: Selectable<ManualTaskTable>): ManualTask => ({
+const taskFromRow = (cipher: FieldCipher, row: Selectable<ManualTaskTable>): ManualTask => ({
   id: row.id,
   outboxId: Number(row.outbox_id),
   system: row.system,
   customerId: row.customer_id,
   changeRequestId: row.change_request_id,
-  values: parsed(row.field_values),
+  values: openJson(cipher, parsed(row.field_values), row.customer_id),
   status: row.status as ManualTask['status'],
   createdAt: iso(row.created_at),
   attestedBy: row.attested_by ? parsed<Actor>(row.attested_by) : null,
@@ -313,6 +329,7 @@ const taskFromRow = (row: Selectable<ManualTaskTable>): ManualTask => ({
 /** Idempotent by outbox row: a redelivery of the same message does not open a second task. */
 export async function createManualTask(
   db: Executor,
+  cipher: FieldCipher,
   task: {
     id: string;
     outboxId: number;
@@ -331,7 +348,7 @@ export async function createManualTask(
       system: task.system,
       customer_id: task.customerId,
       change_request_id: task.changeRequestId,
-      field_values: json(task.values),
+      field_values: json(sealJson(cipher, task.values, task.customerId)),
       created_at: task.now,
     })
     .onConflict((conflict) => conflict.column('outbox_id').doNothing())
@@ -340,6 +357,7 @@ export async function createManualTask(
 
 export async function listManualTasks(
   db: Executor,
+  cipher: FieldCipher,
   query: {
     status?: 'open' | 'done' | undefined;
     system?: string | undefined;
@@ -355,11 +373,17 @@ export async function listManualTasks(
   if (query.status) select = select.where('status', '=', query.status);
   if (query.system) select = select.where('system', '=', query.system);
   if (query.after) select = select.where('id', '>', query.after);
-  return pageOf(await select.execute(), query.limit, taskFromRow, (row) => row.id);
+  return pageOf(
+    await select.execute(),
+    query.limit,
+    (row) => taskFromRow(cipher, row),
+    (row) => row.id,
+  );
 }
 
 export async function attestManualTask(
   db: Executor,
+  cipher: FieldCipher,
   id: string,
   by: Actor,
   now: string,
@@ -372,5 +396,5 @@ export async function attestManualTask(
     .where('status', '=', 'open')
     .returningAll()
     .executeTakeFirst();
-  return row ? taskFromRow(row) : null;
+  return row ? taskFromRow(cipher, row) : null;
 }
