@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sweepChangeRequests } from '../src/app/sweep-change-requests.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 
 let app: TestApp;
@@ -209,6 +211,41 @@ describe('change requests over HTTP', () => {
       await call(integration.apiKey, 'GET', `/api/v1/change-requests?customerId=${customer.id}`)
     ).json();
     expect(list.items).toHaveLength(1);
+  });
+
+  it('answers an Idempotency-Key’s first response for a day, then forgets the key and its stored response', async () => {
+    const customer = await app.addCustomer();
+    const post = (value: string) =>
+      call(
+        integration.apiKey,
+        'POST',
+        '/api/v1/change-requests',
+        {
+          customerId: customer.id,
+          changes: [{ field: 'preferredName', value }],
+          confirmSubmittedValues: true,
+        },
+        { 'idempotency-key': 'k-day' },
+      );
+    const stored = async () =>
+      (
+        await sql<{
+          count: number;
+        }>`SELECT count(*)::int AS count FROM idempotency_key WHERE key = 'k-day'`.execute(app.database.db)
+      ).rows[0]!.count;
+    const first = (await post('Dana')).json();
+    app.clock.advance(23 * 3_600_000);
+    expect((await sweepChangeRequests(app.deps)).idempotentResponsesPruned).toBe(0);
+    expect((await post('Dana')).json()).toEqual(first);
+    expect((await post('Dani')).json().code).toBe('IDEMPOTENCY.KEY_REUSED');
+
+    app.clock.advance(2 * 3_600_000);
+    expect((await sweepChangeRequests(app.deps)).idempotentResponsesPruned).toBeGreaterThanOrEqual(1);
+    expect(await stored()).toBe(0);
+    const later = await post('Dani');
+    expect(later.statusCode).toBe(201);
+    expect(later.json().id).not.toBe(first.id);
+    expect(await stored()).toBe(1);
   });
 
   it('does the work of one request for concurrent retries with the same Idempotency-Key', async () => {

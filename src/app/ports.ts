@@ -546,6 +546,8 @@ export interface Store {
     now: string;
   }): Promise<StoredResponse | null>;
   findIdempotentResponse(principal: string, key: string): Promise<StoredResponse | null>;
+  /** Deletes up to `limit` stored responses made before `before`, oldest first; answers how many. */
+  pruneIdempotentResponses(before: string, limit: number): Promise<number>;
 
   findStaffUser(id: string): Promise<StaffUser | null>;
   findStaffCredentials(email: string): Promise<StaffCredentials | null>;

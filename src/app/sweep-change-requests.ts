@@ -3,14 +3,25 @@ import type { Store } from './ports.ts';
 import { type Deps, runChangeRequestCommand } from './run-change-request-command.ts';
 
 const SWEEP_BATCH = 200;
+/** How long a stored idempotent response answers retries (the API promises a day). */
+export const IDEMPOTENCY_REPLAY_MS = 24 * 60 * 60 * 1000;
+const PRUNE_BATCH = 1000;
 
 /**
  * Acts on requests whose time ran out: pending requests past their lifetime expire; approvals past their
- * business-day deadline are flagged overdue and routed to managers (an audit entry records the breach).
+ * business-day deadline are flagged overdue and routed to managers (an audit entry records the breach). Then
+ * prunes what is kept only for a while: source touches, idempotent responses past their replay window.
  */
 export async function sweepChangeRequests(
-  deps: Deps & { readonly store: Pick<Store, 'transaction' | 'listDueChangeRequests'> },
-): Promise<{ expired: number; overdue: number; deadlineBreaches: number }> {
+  deps: Deps & {
+    readonly store: Pick<Store, 'transaction' | 'listDueChangeRequests' | 'pruneIdempotentResponses'>;
+  },
+): Promise<{
+  expired: number;
+  overdue: number;
+  deadlineBreaches: number;
+  idempotentResponsesPruned: number;
+}> {
   const due = await deps.store.listDueChangeRequests(deps.clock.now().toISOString(), SWEEP_BATCH);
   let expired = 0;
   let overdue = 0;
@@ -46,5 +57,13 @@ export async function sweepChangeRequests(
   await deps.store.transaction((tx) =>
     tx.pruneSourceTouches(new Date(deps.clock.now().getTime() - 24 * 60 * 60 * 1000).toISOString()),
   );
-  return { expired, overdue, deadlineBreaches: breaches };
+  // A batch a statement, so no statement holds many rows; a full batch means there may be more.
+  const replayedSince = new Date(deps.clock.now().getTime() - IDEMPOTENCY_REPLAY_MS).toISOString();
+  let idempotentResponsesPruned = 0;
+  for (;;) {
+    const pruned = await deps.store.pruneIdempotentResponses(replayedSince, PRUNE_BATCH);
+    idempotentResponsesPruned += pruned;
+    if (pruned < PRUNE_BATCH) break;
+  }
+  return { expired, overdue, deadlineBreaches: breaches, idempotentResponsesPruned };
 }

@@ -80,7 +80,8 @@ export async function runProcess(
   const sweep = async () => {
     try {
       const swept = await sweepChangeRequests(runtime);
-      if (swept.expired + swept.overdue > 0) log('change_requests_swept', swept);
+      if (swept.expired + swept.overdue + swept.idempotentResponsesPruned > 0)
+        log('change_requests_swept', swept);
     } catch (error) {
       log('sweep_failed', { error: error instanceof Error ? error.message : String(error) });
     }

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { FieldCipher, Store, StoredResponse } from '../app/ports.ts';
 import { json, parsed } from './row-fns.ts';
 import type { Database } from './schema-types.ts';
@@ -53,4 +53,20 @@ export async function findIdempotentResponse(
         body: openJson(cipher, parsed(row.response_body), ownerOf(principal, key)),
       }
     : null;
+}
+
+/** Deletes up to `limit` stored responses made before `before`, oldest first; answers how many. */
+export async function pruneIdempotentResponses(
+  db: Kysely<Database>,
+  before: string,
+  limit: number,
+): Promise<number> {
+  const { rows } = await sql<{ pruned: number }>`
+    WITH pruned AS (
+      DELETE FROM idempotency_key WHERE (principal, key) IN (
+        SELECT principal, key FROM idempotency_key WHERE created_at < ${before}::timestamptz
+        ORDER BY created_at LIMIT ${limit})
+      RETURNING 1)
+    SELECT count(*)::int AS pruned FROM pruned`.execute(db);
+  return rows[0]?.pruned ?? 0;
 }

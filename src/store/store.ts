@@ -146,6 +146,7 @@ export function createStore(
     storeIdempotentResponse: (response) => idempotency.storeIdempotentResponse(db, cipher, response),
     findIdempotentResponse: (principal, key) =>
       idempotency.findIdempotentResponse(db, cipher, principal, key),
+    pruneIdempotentResponses: (before, limit) => idempotency.pruneIdempotentResponses(db, before, limit),
 
     findApiKeyByHash: (hash) => staff.findApiKeyByHash(db, hash),
     listApiKeys: () => staff.listApiKeys(db),

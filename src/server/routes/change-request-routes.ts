@@ -115,7 +115,7 @@ export function registerChangeRequestRoutes(app: FastifyInstance, deps: ServerDe
         tags: ['change requests'],
         summary: 'Log a change request (procedure step 1)',
         description:
-          'Validates and normalises every value, classifies the risk tier and answers what follows. Honours `Idempotency-Key`: the same key and body answer the first response; the same key with another body is refused (IDEMPOTENCY.KEY_REUSED).',
+          'Validates and normalises every value, classifies the risk tier and answers what follows. Honours `Idempotency-Key` for 24 hours: the same key and body answer the first response; the same key with another body is refused (IDEMPOTENCY.KEY_REUSED). After a day the key is forgotten and may be used again.',
         headers: z.object({ 'idempotency-key': z.string().min(1).max(200).optional() }),
         body: SubmitChangeRequestBodySchema,
         response: { 201: ChangeRequestViewSchema, ...problems },
