@@ -90,8 +90,18 @@ describe('approval deadlines and the approval queue', () => {
     expect((await call(lead, 'GET', '/api/v1/queues/approvals?overdue=true')).json().items).toHaveLength(0);
 
     app.clock.set('2026-11-04T06:00:00.000Z'); // London's deadline has passed; Melbourne's has not
-    expect(await sweepChangeRequests(app.deps)).toEqual({ expired: 0, overdue: 1, deadlineBreaches: 0 });
-    expect(await sweepChangeRequests(app.deps)).toEqual({ expired: 0, overdue: 0, deadlineBreaches: 0 });
+    expect(await sweepChangeRequests(app.deps)).toEqual({
+      expired: 0,
+      overdue: 1,
+      deadlineBreaches: 0,
+      idempotentResponsesPruned: 0,
+    });
+    expect(await sweepChangeRequests(app.deps)).toEqual({
+      expired: 0,
+      overdue: 0,
+      deadlineBreaches: 0,
+      idempotentResponsesPruned: 0,
+    });
     const overdue = (await call(manager, 'GET', '/api/v1/queues/approvals?overdue=true')).json();
     expect(overdue.items.map((item: { id: string }) => item.id)).toEqual([inLondon.id]);
     expect(overdue.items[0].approvalOverdueAt).toBe('2026-11-04T06:00:00.000Z');
