@@ -199,11 +199,19 @@ describe('amend CLI', () => {
     expect(bad.stderr).toContain('--month must be YYYY-MM');
   });
 
-  it('rotates the data key: a new current key, every customer re-encrypted under it, old keys kept', async () => {
+  it('rotates the data key: a new current key, every customer and record re-encrypted under it, old keys kept', async () => {
     const rotated = await amend('keys', 'rotate');
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(rotated.stdout).toContain('Added data key k2 (was k1)');
     expect(rotated.stdout).toMatch(/Re-encrypted \d+ customers under key k2; 0 left\./);
+    // And the other tables with sealed values (test/encryption-at-rest.test.ts looks at what they hold).
+    for (const records of [
+      'change requests',
+      'deliveries \\(outbox\\)',
+      'manual tasks',
+      'staff TOTP secrets',
+    ])
+      expect(rotated.stdout).toMatch(new RegExp(`Re-encrypted \\d+ ${records} under key k2; 0 left\\.`));
     const file = JSON.parse(readFileSync(join(workDir, 'data-keys.json'), 'utf8'));
     expect(file.current).toBe('k2');
     expect(Object.keys(file.keys).sort()).toEqual(['k1', 'k2']);

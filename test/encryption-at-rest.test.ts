@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +6,11 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { addDataKey, createFieldCipher, createFileFieldCipher } from '../src/adapters/field-cipher.ts';
-import { resealAllCustomers } from '../src/app/rotate-data-keys.ts';
+import type { SealedRecords } from '../src/app/ports.ts';
+import { resealAll, SEALED_RECORDS } from '../src/app/rotate-data-keys.ts';
 import { verifyAuditLog } from '../src/app/verify-audit-log.ts';
+import { CHANGE_REQUEST_PARTS } from '../src/store/change-request-repo.ts';
+import { isSealedJson } from '../src/store/sealed-json.ts';
 import { createStore } from '../src/store/store.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
 
@@ -119,32 +122,35 @@ describe('personal data at rest', () => {
     );
     addDataKey(keyFile);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
-    const toReseal = await app.store.countCustomersToReseal();
+    const toReseal = await app.store.countRecordsToReseal('customer');
     expect(toReseal).toBeGreaterThanOrEqual(6);
-    const first = await app.store.resealCustomers(2, null);
-    const second = await app.store.resealCustomers(2, first.last);
+    const first = await app.store.resealRecords('customer', 2, null);
+    const second = await app.store.resealRecords('customer', 2, first.last);
     expect(first).toMatchObject({ examined: 2, resealed: 2 });
     expect(second).toMatchObject({ examined: 2, resealed: 2 });
     expect(second.last! > first.last!).toBe(true);
-    expect(await app.store.countCustomersToReseal()).toBe(toReseal - 4);
+    expect(await app.store.countRecordsToReseal('customer')).toBe(toReseal - 4);
     // Past the last customer the pass is over, though customers before the cursor are still to reseal.
-    const end = await app.store.resealCustomers(2, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+    const end = await app.store.resealRecords('customer', 2, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
     expect(end).toEqual({ examined: 0, resealed: 0, last: null });
-    expect(await resealAllCustomers(app.store, () => {})).toEqual({ resealed: toReseal - 4, remaining: 0 });
+    expect(await resealAll(app.store, 'customer', () => {})).toEqual({
+      resealed: toReseal - 4,
+      remaining: 0,
+    });
 
     // With every row under the current key (each process's start), the check is one count and no walk.
     const reads: string[] = [];
     const counted = {
-      countCustomersToReseal: () => {
+      countRecordsToReseal: (records: SealedRecords) => {
         reads.push('count');
-        return app.store.countCustomersToReseal();
+        return app.store.countRecordsToReseal(records);
       },
-      resealCustomers: (limit: number, after: string | null) => {
+      resealRecords: (records: SealedRecords, limit: number, after: string | null) => {
         reads.push('batch');
-        return app.store.resealCustomers(limit, after);
+        return app.store.resealRecords(records, limit, after);
       },
     };
-    expect(await resealAllCustomers(counted, () => {})).toEqual({ resealed: 0, remaining: 0 });
+    expect(await resealAll(counted, 'customer', () => {})).toEqual({ resealed: 0, remaining: 0 });
     expect(reads).toEqual(['count']);
   });
 
@@ -170,10 +176,13 @@ describe('personal data at rest', () => {
         confirmSubmittedValues: true,
       }),
     );
-    const [outcome, ...responses] = await Promise.all([resealAllCustomers(app.store, () => {}), ...changes]);
+    const [outcome, ...responses] = await Promise.all([
+      resealAll(app.store, 'customer', () => {}),
+      ...changes,
+    ]);
     expect(responses.every((response) => response.statusCode === 201)).toBe(true);
     expect(outcome.remaining).toBe(0);
-    expect(await app.store.countCustomersToReseal()).toBe(0);
+    expect(await app.store.countRecordsToReseal('customer')).toBe(0);
     const keyIds = await sql<{ key_id: string; count: number }>`
       SELECT key_id, count(*)::int AS count FROM customer GROUP BY key_id`.execute(app.database.db);
     expect(keyIds.rows.map((row) => row.key_id)).toEqual([added.keyId]);
@@ -203,9 +212,9 @@ describe('personal data at rest', () => {
       INSERT INTO customer (id, version, legal_name, email, phone, communication_preferences, confirmed_at, created_at, updated_at)
       VALUES (${id}, 1, 'Legacy Clear', 'legacy.clear@example.com', '+61400000001', ${JSON.stringify({})}::jsonb,
               ${JSON.stringify({})}::jsonb, ${now}, ${now})`.execute(app.database.db);
-    expect(await app.store.countCustomersToReseal()).toBe(1);
+    expect(await app.store.countRecordsToReseal('customer')).toBe(1);
     expect((await app.store.findCustomer(id))?.email).toBe('legacy.clear@example.com');
-    await resealAllCustomers(app.store, () => {});
+    await resealAll(app.store, 'customer', () => {});
     const raw = await rawCustomer(id);
     expect(raw.row).not.toContain('Legacy');
     expect(raw.row).not.toContain('legacy.clear');
@@ -269,6 +278,148 @@ describe('personal data at rest', () => {
       leaseMs: 1000,
     });
     expect(claimed.find((message) => message.destination === 'legacy-system')?.payload).toEqual(payload);
+  });
+
+  it('re-seals change requests, deliveries, manual tasks and TOTP secrets under a new key, those in clear too', async () => {
+    const customer = await app.addCustomer();
+    const integration = await app.addIntegration();
+    const staff = await app.addStaff('representative');
+    const submitted = await app.call(integration.apiKey, 'POST', '/api/v1/change-requests', {
+      customerId: customer.id,
+      changes: [{ field: 'preferredName', value: 'Resealed Name' }],
+      reason: 'Prefers it',
+      confirmSubmittedValues: true,
+    });
+    expect(submitted.statusCode).toBe(201);
+    const [delivery] = await app.store.outboxForChangeRequest(submitted.json().id);
+    await app.store.createManualTask({
+      id: randomUUID(),
+      outboxId: delivery!.id,
+      system: 'paper-files',
+      customerId: customer.id,
+      changeRequestId: submitted.json().id,
+      values: { preferredName: 'Resealed Name' },
+      now: new Date().toISOString(),
+    });
+    const reads = async () => ({
+      request: await app.store.findChangeRequest(submitted.json().id),
+      task: (await app.store.listManualTasks({ limit: 100 })).items.find(
+        (task) => task.changeRequestId === submitted.json().id,
+      )?.values,
+      totp: (await app.store.findStaffCredentials(staff.email))?.totpSecret,
+      legacy: (
+        await app.store.claimOutbox({
+          owner: 'reseal-test',
+          limit: 100,
+          now: new Date(Date.now() + 600_000).toISOString(),
+          leaseMs: 1,
+        })
+      ).find((message) => message.destination === 'legacy-system')?.payload,
+    });
+    const before = await reads();
+    expect(before.legacy).toMatchObject({ fields: { phone: '+61412000999' } });
+
+    const added = addDataKey(keyFile);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    for (const records of SEALED_RECORDS) {
+      expect(await app.store.countRecordsToReseal(records), records).toBeGreaterThan(0);
+      expect((await resealAll(app.store, records, () => {})).remaining, records).toBe(0);
+      expect(await app.store.countRecordsToReseal(records), records).toBe(0);
+    }
+    // Every sealed value in these tables is under the new key, and what an earlier version left in clear
+    // (the request and delivery of 'reads requests … written before their values were sealed') is sealed.
+    const stored = (
+      await sql<{ text: string }>`
+        SELECT body::text AS text FROM change_request UNION ALL SELECT payload::text FROM outbox
+        UNION ALL SELECT field_values::text FROM manual_task
+        UNION ALL SELECT totp_secret FROM staff_user WHERE totp_secret IS NOT NULL`.execute(app.database.db)
+    ).rows
+      .map((row) => row.text)
+      .join('\n');
+    expect(new Set([...stored.matchAll(/v1\.([A-Za-z0-9_-]+)\./g)].map((match) => match[1]))).toEqual(
+      new Set([added.keyId]),
+    );
+    for (const value of ['412000999', 'Resealed Name', 'Prefers it', before.totp!])
+      expect(stored).not.toContain(value);
+    expect(await reads()).toEqual(before);
+  });
+
+  it('finds a change request with any one of its sealed parts left in clear', async () => {
+    const customer = await app.addCustomer({ preferredName: 'One Part' });
+    const integration = await app.addIntegration();
+    const { id } = (
+      await app.call(integration.apiKey, 'POST', '/api/v1/change-requests', {
+        customerId: customer.id,
+        changes: [{ field: 'preferredName', value: 'Every Part' }],
+        confirmSubmittedValues: true,
+      })
+    ).json();
+    const request = (await app.store.findChangeRequest(id))!;
+    const by = request.requester;
+    const full = {
+      ...request,
+      version: request.version + 1,
+      reason: 'Moved in with a friend',
+      verifications: [
+        {
+          id: 'v',
+          method: 'knowledge_check' as const,
+          outcome: 'passed' as const,
+          evidence: { answered: 2 },
+          recordedBy: by,
+          recordedAt: request.createdAt,
+        },
+      ],
+      notes: [{ by, at: request.createdAt, text: 'Called the customer back' }],
+      escalation: {
+        reason: 'other' as const,
+        note: 'Asked for a second look',
+        from: request.state,
+        escalatedBy: by,
+        escalatedAt: request.createdAt,
+      },
+    };
+    expect(await app.store.updateChangeRequests([{ request: full, expectedVersion: request.version }])).toBe(
+      1,
+    );
+    const rawBody = async () =>
+      (
+        await sql<{ body: unknown }>`SELECT body FROM change_request WHERE id = ${id}`.execute(
+          app.database.db,
+        )
+      ).rows[0]!.body;
+    const sealed = await rawBody();
+    // The parts the search looks in are the parts the store seals: each sealed value lies on one of its paths.
+    const sealedAt = (value: unknown, path: string): string[] =>
+      isSealedJson(value)
+        ? [path]
+        : Array.isArray(value)
+          ? value.flatMap((each) => sealedAt(each, `${path}[*]`))
+          : typeof value === 'object' && value !== null
+            ? Object.entries(value).flatMap(([key, each]) => sealedAt(each, path ? `${path}.${key}` : key))
+            : [];
+    expect(new Set(sealedAt(sealed, ''))).toEqual(new Set(CHANGE_REQUEST_PARTS));
+    expect(await app.store.countRecordsToReseal('change_request')).toBe(0);
+
+    // biome-ignore lint/suspicious/noExplicitAny: a walk over JSON of any shape
+    const inClear = (stored: any, plain: any, [head, ...rest]: string[]): unknown =>
+      head === undefined
+        ? plain
+        : head === '*'
+          ? // biome-ignore lint/suspicious/noExplicitAny: as above
+            stored.map((each: any, i: number) => inClear(each, plain[i], rest))
+          : { ...stored, [head]: inClear(stored[head], plain[head], rest) };
+    for (const part of CHANGE_REQUEST_PARTS) {
+      const body = inClear(sealed, full, part.replaceAll('[*]', '.*').split('.'));
+      await sql`UPDATE change_request SET body = ${JSON.stringify(body)}::jsonb WHERE id = ${id}`.execute(
+        app.database.db,
+      );
+      expect(await app.store.countRecordsToReseal('change_request'), part).toBe(1);
+      expect(await app.store.findChangeRequest(id)).toEqual(full);
+      expect(await resealAll(app.store, 'change_request', () => {})).toEqual({ resealed: 1, remaining: 0 });
+      expect(new Set(sealedAt(await rawBody(), ''))).toEqual(new Set(CHANGE_REQUEST_PARTS));
+      expect(await app.store.findChangeRequest(id)).toEqual(full);
+    }
   });
 
   it('refuses a keys file that names a current key it does not hold', () => {

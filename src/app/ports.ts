@@ -30,6 +30,19 @@ export interface AuditSigner {
   verify(text: string, signature: string, keyId: string): boolean;
 }
 
+/**
+ * The tables whose rows hold values sealed with the data key, which `amend keys rotate` re-encrypts: customers'
+ * fields, change requests' values and free text, outbox payloads, manual tasks' values, staff TOTP secrets.
+ * Audit entries are append-only and stay under the key they were written with.
+ */
+export type SealedRecords = 'customer' | 'change_request' | 'outbox' | 'manual_task' | 'staff_user';
+
+export interface ResealBatch {
+  readonly examined: number;
+  readonly resealed: number;
+  readonly last: string | null;
+}
+
 export interface StoredAuditEntry extends AuditEntry {
   readonly id: number;
 }
@@ -241,14 +254,13 @@ export interface Store {
   ): Promise<{ customer: Customer; verificationLockedUntil: string | null } | null>;
   insertCustomers(customers: readonly Customer[]): Promise<void>;
   /**
-   * Seals up to `limit` customers after `after` (by id) still in clear or under an older key with the current key
-   * (key rotation); `last` is the id to go on after, null at the end of the table.
+   * Seals with the current key up to `limit` rows of `records` after `after` (by id) that hold a value in clear
+   * or under an older key (key rotation); `last` is the id to go on after, null at the end of the table. A row
+   * changed since it was read is left for the next pass.
    */
-  resealCustomers(
-    limit: number,
-    after: string | null,
-  ): Promise<{ examined: number; resealed: number; last: string | null }>;
-  countCustomersToReseal(): Promise<number>;
+  resealRecords(records: SealedRecords, limit: number, after: string | null): Promise<ResealBatch>;
+  /** How many rows of `records` hold a value not yet sealed with the current key. */
+  countRecordsToReseal(records: SealedRecords): Promise<number>;
   /** Other customers holding this email (case-insensitive) or phone: a contact point must identify one customer. */
   customersWithContact(
     contact: { email?: string | undefined; phone?: string | undefined },

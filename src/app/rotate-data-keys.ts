@@ -1,25 +1,44 @@
-import type { Store } from './ports.ts';
+import type { SealedRecords, Store } from './ports.ts';
 
 const BATCH = 500;
 
+/** What `amend keys rotate` re-encrypts, in this order: customers first, as processes do at their start. */
+export const SEALED_RECORDS: readonly SealedRecords[] = [
+  'customer',
+  'change_request',
+  'outbox',
+  'manual_task',
+  'staff_user',
+];
+
+/** Each as the command's progress names it. */
+export const RECORDS_NAMED: Readonly<Record<SealedRecords, string>> = {
+  customer: 'customers',
+  change_request: 'change requests',
+  outbox: 'deliveries (outbox)',
+  manual_task: 'manual tasks',
+  staff_user: 'staff TOTP secrets',
+};
+
 /**
- * Re-encrypts every customer not yet sealed with the current data key, in batches of short transactions, so
- * the service keeps running. Each pass walks the table once; a row changed meanwhile keeps its new values and is
- * left for the next pass, which starts over for such rows. A pass that seals nothing means every row it saw was
- * changed under it: stop there rather than spin, and report what is left.
+ * Re-encrypts every row of `records` not yet sealed with the current data key, in batches of short
+ * transactions, so the service keeps running. Each pass walks the table once; a row changed meanwhile keeps its
+ * new values and is left for the next pass, which starts over for such rows. A pass that seals nothing means
+ * every row it saw was changed under it: stop there rather than spin, and report what is left.
  */
-export async function resealAllCustomers(
-  store: Pick<Store, 'resealCustomers' | 'countCustomersToReseal'>,
+export async function resealAll(
+  store: Pick<Store, 'resealRecords' | 'countRecordsToReseal'>,
+  records: SealedRecords,
   onProgress: (done: number, total: number) => void,
 ): Promise<{ resealed: number; remaining: number }> {
-  const total = await store.countCustomersToReseal();
+  const total = await store.countRecordsToReseal(records);
   // The usual case at a process's start: counting is one pass over the table, a walk and a recount two more.
   if (total === 0) return { resealed: 0, remaining: 0 };
   let resealed = 0;
   let resealedThisPass = 0;
   let after: string | null = null;
   for (;;) {
-    const batch = await store.resealCustomers(BATCH, after);
+    const batch = await store.resealRecords(records, BATCH, after);
     resealed += batch.resealed;
     resealedThisPass += batch.resealed;
     if (batch.examined > 0) onProgress(resealed, total);
@@ -31,5 +50,5 @@ export async function resealAllCustomers(
     after = null;
     resealedThisPass = 0;
   }
-  return { resealed, remaining: await store.countCustomersToReseal() };
+  return { resealed, remaining: await store.countRecordsToReseal(records) };
 }

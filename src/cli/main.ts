@@ -33,7 +33,7 @@ import {
 import type { ConnectedSystem, EncodedNewCustomers } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
-import { resealAllCustomers } from '../app/rotate-data-keys.ts';
+import { RECORDS_NAMED, resealAll, SEALED_RECORDS } from '../app/rotate-data-keys.ts';
 import { verifyAuditLog } from '../app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
@@ -571,7 +571,7 @@ const keys = program.command('keys').description('The data keys that encrypt per
 keys
   .command('rotate')
   .description(
-    'Add a new data key, make it current, and re-encrypt every customer with it in batches while the service runs',
+    'Add a new data key, make it current, and re-encrypt what is sealed (customers, change requests, deliveries, manual tasks, TOTP secrets) with it in batches while the service runs',
   )
   .option('--reseal-only', 'do not add a key; re-encrypt what is not yet under the current key')
   .action((options: { resealOnly?: boolean }) =>
@@ -590,22 +590,29 @@ keys
         // Let every process see the new key before re-encrypting, so none keeps writing under the old one.
         await new Promise((resolve) => setTimeout(resolve, 2_500));
       }
-      const bar = new SingleBar(
-        { format: 'Re-encrypting {bar} {value}/{total} customers' },
-        Presets.shades_classic,
-      );
-      let started = false;
-      const outcome = await resealAllCustomers(runtime.store, (done, total) => {
-        if (!started) bar.start(total, 0);
-        started = true;
-        bar.update(Math.min(done, total));
-      });
-      if (started) bar.stop();
+      let remaining = 0;
+      for (const records of SEALED_RECORDS) {
+        const what = RECORDS_NAMED[records];
+        const bar = new SingleBar(
+          { format: `Re-encrypting {bar} {value}/{total} ${what}` },
+          Presets.shades_classic,
+        );
+        let started = false;
+        const outcome = await resealAll(runtime.store, records, (done, total) => {
+          if (!started) bar.start(total, 0);
+          started = true;
+          bar.update(Math.min(done, total));
+        });
+        if (started) bar.stop();
+        process.stdout.write(
+          `Re-encrypted ${outcome.resealed} ${what} under key ${runtime.cipher.currentKeyId}; ${outcome.remaining} left.\n`,
+        );
+        remaining += outcome.remaining;
+      }
       process.stdout.write(
-        `Re-encrypted ${outcome.resealed} customers under key ${runtime.cipher.currentKeyId}; ${outcome.remaining} left.\n` +
-          'Keep the old keys in the file: audit entries are append-only and stay sealed under the key they were written with.\n',
+        'Keep the old keys in the file: audit entries are append-only and stay sealed under the key they were written with.\n',
       );
-      if (outcome.remaining > 0) process.exitCode = 1;
+      if (remaining > 0) process.exitCode = 1;
     }),
   );
 

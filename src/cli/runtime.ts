@@ -27,7 +27,7 @@ import type {
   Store,
   Vault,
 } from '../app/ports.ts';
-import { resealAllCustomers } from '../app/rotate-data-keys.ts';
+import { resealAll } from '../app/rotate-data-keys.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { fail, ok, type Result } from '../core/result.ts';
@@ -101,7 +101,7 @@ export async function openRuntime(
     return fail('CONFIG.INVALID', (error as Error).message);
   }
   const store = createStore(database.db, sha256Hex, cipher);
-  if (options.isResealing) await resealAllCustomers(store, () => {});
+  if (options.isResealing) await resealAll(store, 'customer', () => {});
   // nodemailer loads only where mail goes out through SMTP.
   const smtp = config.smtpUrl
     ? (await import('../adapters/mail/smtp-mailer.ts')).createSmtpMailer(config.smtpUrl, config.mailFrom)

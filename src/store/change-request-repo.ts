@@ -44,6 +44,21 @@ function fromBody(cipher: FieldCipher, body: unknown): ChangeRequest {
   return withCustomersParts(stored, (value) => openJson(cipher, value, stored.id));
 }
 
+/** Where `withCustomersParts` finds the parts it seals, as SQL/JSON paths from the body's root. */
+export const CHANGE_REQUEST_PARTS = [
+  'reason',
+  'items[*].previous',
+  'items[*].submitted',
+  'items[*].proposed',
+  'verifications[*].evidence',
+  'notes[*].text',
+  'escalation.note',
+] as const;
+
+/** A stored body with its parts sealed anew under the current key (key rotation). */
+export const bodyResealed = (cipher: FieldCipher, body: unknown) =>
+  storedBody(cipher, fromBody(cipher, body));
+
 // The columns beside the body exist for lookups, queues and ordering.
 const columnsOf = (request: ChangeRequest) => ({
   id: request.id,

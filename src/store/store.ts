@@ -9,6 +9,7 @@ import * as customers from './customer-repo.ts';
 import * as idempotency from './idempotency-repo.ts';
 import * as outbox from './outbox-repo.ts';
 import * as reports from './report-repo.ts';
+import * as reseal from './reseal-repo.ts';
 import type { Database } from './schema-types.ts';
 import * as staff from './staff-repo.ts';
 import * as verification from './verification-repo.ts';
@@ -45,8 +46,8 @@ export function createStore(
     lockCustomerForChange: (id, now) => customers.lockCustomerForChange(db, cipher, id, now, held),
     customersWithContact: (contact, except) => customers.customersWithContact(db, cipher, contact, except),
     insertCustomers: (list) => customers.insertCustomers(db, cipher, list),
-    resealCustomers: (limit, after) => customers.resealCustomers(db, cipher, limit, after),
-    countCustomersToReseal: () => customers.countCustomersToReseal(db, cipher),
+    resealRecords: (records, limit, after) => reseal.resealRecords(db, cipher, records, limit, after),
+    countRecordsToReseal: (records) => reseal.countRecordsToReseal(db, cipher, records),
     listCustomers: async (query) => {
       const page = await customers.listCustomers(db, cipher, query);
       return { items: page.customers, nextCursor: page.nextCursor };
