@@ -292,7 +292,9 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
       );
   } finally {
     await stopAmend(server);
-    await database?.drop();
+    // Kept, the database is there to study a figure's queries afterwards (drop it by hand).
+    if (database && process.env.BENCH_KEEP_DATABASE === '1') console.error(`kept database ${database.url}`);
+    else await database?.drop();
   }
 
   rmSync(work, { recursive: true, force: true });
