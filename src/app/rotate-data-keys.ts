@@ -11,15 +11,6 @@ export const SEALED_RECORDS: readonly SealedRecords[] = [
   'staff_user',
 ];
 
-/** Each as the command's progress names it. */
-export const RECORDS_NAMED: Readonly<Record<SealedRecords, string>> = {
-  customer: 'customers',
-  change_request: 'change requests',
-  outbox: 'deliveries (outbox)',
-  manual_task: 'manual tasks',
-  staff_user: 'staff TOTP secrets',
-};
-
 /**
  * Re-encrypts every row of `records` not yet sealed with the current data key, in batches of short
  * transactions, so the service keeps running. Each pass walks the table once; a row changed meanwhile keeps its

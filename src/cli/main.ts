@@ -30,10 +30,10 @@ import {
   type ImportRowError,
   importCustomers,
 } from '../app/import-customers.ts';
-import type { ConnectedSystem, EncodedNewCustomers } from '../app/ports.ts';
+import type { ConnectedSystem, EncodedNewCustomers, SealedRecords } from '../app/ports.ts';
 import { reconcileConnectedSystems } from '../app/reconcile-connected-systems.ts';
 import { reviewProcedureCompleteness } from '../app/review-procedure-completeness.ts';
-import { RECORDS_NAMED, resealAll, SEALED_RECORDS } from '../app/rotate-data-keys.ts';
+import { resealAll, SEALED_RECORDS } from '../app/rotate-data-keys.ts';
 import { verifyAuditLog } from '../app/verify-audit-log.ts';
 import { writeAuditCheckpoint } from '../app/write-audit-checkpoint.ts';
 import { ERROR_CATALOGUE } from '../core/error-catalogue.ts';
@@ -567,6 +567,15 @@ audit
   );
 
 const keys = program.command('keys').description('The data keys that encrypt personal fields at rest');
+
+/** Each table as the rotation's progress names it. */
+const RECORDS_NAMED: Readonly<Record<SealedRecords, string>> = {
+  customer: 'customers',
+  change_request: 'change requests',
+  outbox: 'deliveries (outbox)',
+  manual_task: 'manual tasks',
+  staff_user: 'staff TOTP secrets',
+};
 
 keys
   .command('rotate')
