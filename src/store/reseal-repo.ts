@@ -12,8 +12,9 @@ type Executor = Kysely<Database>;
 const currentPrefix = (cipher: FieldCipher) => `v1.${cipher.currentKeyId}.`;
 
 /**
- * Tables with one column sealed whole, bound to `owner`: a jsonb `{ "$sealed": … }` or a sealed string. The
- * column is never rewritten once the row exists, so a batch writes a row only while it still holds what was read.
+ * Tables with one column sealed whole, bound to `owner`: a jsonb `{ "$sealed": … }` (in clear in rows stored
+ * before it was sealed) or a sealed string (TOTP secrets, sealed from the first). The column is never rewritten
+ * once the row exists, so a batch writes a row only while it still holds what was read.
  */
 const SEALED_WHOLE = {
   outbox: { column: 'payload', owner: 'customer_id', id: 'bigint', isJson: true },
@@ -61,7 +62,7 @@ async function resealWhole(
     was: row.value,
     value: isJson
       ? sealJson(cipher, openJson(cipher, parsed(row.value), row.owner), row.owner)
-      : cipher.seal(opened(cipher, row.value as string, row.owner), row.owner),
+      : cipher.seal(cipher.open(row.value as string, row.owner), row.owner),
   }));
   const type = sql.raw(isJson ? 'jsonb' : 'text');
   const result = await sql`
@@ -70,10 +71,6 @@ async function resealWhole(
     WHERE stored.id = given.id AND stored.${sql.ref(column)} = given.was`.execute(db);
   return { examined: rows.length, resealed: Number(result.numAffectedRows ?? 0), last: rows.at(-1)!.id };
 }
-
-/** A sealed string opened; one that does not look sealed was stored in clear. */
-const opened = (cipher: FieldCipher, value: string, owner: string) =>
-  value.startsWith('v1.') ? cipher.open(value, owner) : value;
 
 /** Change requests: each rewritten with its parts sealed anew, only if its version is unchanged. */
 async function resealChangeRequests(
