@@ -399,31 +399,6 @@ async function rawSql(url: string): Promise<Run> {
              WHERE flag.status = 'open' AND (flag.customer_id = $1::uuid OR flag.subject = ANY($4::text[]))) AS flags`,
         values: [customerId, sources, ACTIVITY_ACTIONS, [`customer:${customerId}`, ...sources]],
       });
-      // A sealed record is about 400 characters; the real write replaces it.
-      await client.query({
-        name: 'raw_write',
-        text: `WITH request AS (
-           INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, body, fields)
-           VALUES ($1, $2, $3, $4, $5, 1, now(), now(), now() + interval '14 days', $6, $7) RETURNING id
-         ), customer AS (
-           UPDATE customer SET sealed = $8, version = version + 1, updated_at = now() WHERE id = $2 RETURNING id
-         )
-         INSERT INTO outbox (kind, destination, customer_id, change_request_id, sequence, payload, next_attempt_at, created_at)
-         SELECT 'propagation', m.destination, $2, $1, 1, m.payload, now(), now()
-         FROM jsonb_to_recordset($9::jsonb) AS m (destination text, payload jsonb)
-         WHERE EXISTS (SELECT FROM request) AND EXISTS (SELECT FROM customer)`,
-        values: [
-          requestId,
-          customerId,
-          request.state,
-          request.tier,
-          request.channel,
-          request.body,
-          request.fields,
-          letters().repeat(64),
-          JSON.stringify(messages),
-        ],
-      });
       // Each entry with the text its hash covers, which the constraint checks against the columns (ADR 0004).
       let { head_seq: seq, head_hash: hash } = head!;
       const occurredAt = new Date().toISOString();
@@ -454,16 +429,41 @@ async function rawSql(url: string): Promise<Run> {
         hash = row.hash;
         return row;
       });
+      // The request, the customer, the outbox and the audit entries in one statement, as the server writes them.
+      // A sealed record is about 400 characters; the real write replaces it.
       await client.query({
-        name: 'raw_audit',
-        text: `WITH inserted AS (
+        name: 'raw_write',
+        text: `WITH request AS (
+           INSERT INTO change_request (id, customer_id, state, tier, channel, version, created_at, updated_at, expires_at, body, fields)
+           VALUES ($1, $2, $3, $4, $5, 1, now(), now(), now() + interval '14 days', $6, $7) RETURNING id
+         ), customer AS (
+           UPDATE customer SET sealed = $8, version = version + 1, updated_at = now() WHERE id = $2 RETURNING id
+         ), messages AS (
+           INSERT INTO outbox (kind, destination, customer_id, change_request_id, sequence, payload, next_attempt_at, created_at)
+           SELECT 'propagation', m.destination, $2, $1, 1, m.payload, now(), now()
+           FROM jsonb_to_recordset($9::jsonb) AS m (destination text, payload jsonb)
+           WHERE EXISTS (SELECT FROM request) AND EXISTS (SELECT FROM customer)
+         ), entries AS (
            INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
            SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json
-           FROM json_populate_recordset(NULL::audit_entry, $1::json)
-           RETURNING id
+           FROM json_populate_recordset(NULL::audit_entry, $10::json)
+           WHERE EXISTS (SELECT FROM customer)
          )
-         UPDATE audit_chain_head SET seq = $3, hash = $4 WHERE chain = $2 AND EXISTS (SELECT FROM inserted)`,
-        values: [JSON.stringify(rows), customerId, seq, hash],
+         UPDATE audit_chain_head SET seq = $11, hash = $12 WHERE chain = $2::text AND EXISTS (SELECT FROM customer)`,
+        values: [
+          requestId,
+          customerId,
+          request.state,
+          request.tier,
+          request.channel,
+          request.body,
+          request.fields,
+          letters().repeat(64),
+          JSON.stringify(messages),
+          JSON.stringify(rows),
+          seq,
+          hash,
+        ],
       });
       await client.query('COMMIT');
     } catch (error) {

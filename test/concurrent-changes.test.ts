@@ -20,9 +20,9 @@ const representative = {
 const source = { ip: '127.0.0.1', userAgent: 'test', apiKeyId: 'key-1' };
 
 /** An auto-approvable change: applied as it is received. */
-const renameByIntegration = (customerId: string, preferredName: string) =>
+const renameByIntegration = (customerId: string, preferredName: string, deps = app.deps) =>
   submitChangeRequest(
-    app.deps,
+    deps,
     {
       customerId,
       changes: [{ field: 'preferredName', value: preferredName }],
@@ -128,6 +128,29 @@ describe('concurrent changes', () => {
     expect(report.isIntact).toBe(true);
   });
 
+  it('receives, applies and audits an auto-approvable change in three statements, the transaction aside', async () => {
+    const customer = await app.addCustomer();
+    let statements = 0;
+    // Counted as their results come back: a query builder inside a raw statement is transformed, not run.
+    const counting: KyselyPlugin = {
+      transformQuery: (args) => args.node,
+      transformResult: async (args) => {
+        statements += 1;
+        return args.result;
+      },
+    };
+    const store = createStore(app.database.db.withPlugin(counting), sha256Hex, app.cipher);
+    const submitted = await renameByIntegration(customer.id, 'Counted', { ...app.deps, store });
+    expect(submitted.ok && !submitted.value.isReplay && submitted.value.request.state).toBe('propagating');
+    // The customer and its chain head locked; the anomaly rules' history; the request, the customer, the
+    // outbox rows and the audit entries written. Each statement is a round trip on the hottest path.
+    expect(statements).toBe(3);
+    expect((await app.store.openedAuditTrail(customer.id)).map((entry) => entry.action)).toContain(
+      'change_request.applied',
+    );
+    expect((await verifyAuditLog({ store: app.store, signer: app.signer })).isIntact).toBe(true);
+  });
+
   it('serialises changes to one customer: every accepted change applied once, none lost', async () => {
     const customer = await app.addCustomer();
     const count = 24;
@@ -151,7 +174,7 @@ describe('concurrent changes', () => {
     expect(new Set(appliedEntries.entries.map((entry) => entry.details.customerVersion))).toHaveLength(count);
   });
 
-  it('writes a change request and the change it applies only while both are at their expected versions', async () => {
+  it('writes a change request, the change it applies and its audit entries only while both are at their expected versions', async () => {
     const customer = await app.addCustomer();
     const submitted = await renameByIntegration(customer.id, 'Guarded');
     if (!submitted.ok || submitted.value.isReplay) throw new Error('setup');
@@ -166,15 +189,31 @@ describe('concurrent changes', () => {
       payload: { fields: { preferredName: 'Never' } },
       deadlineAt: null,
     });
-    const attempt = (write: Parameters<TestApp['store']['writeChangeRequest']>[0]) =>
+    const draft = {
+      chain: customer.id,
+      occurredAt: app.clock.now().toISOString(),
+      actor: SYSTEM_ACTOR,
+      action: 'test.guarded_write',
+      changeRequestId: null,
+      details: {},
+    };
+    // With the customer's chain held (as an intake holds it), the entries go in the write's own statement;
+    // without, in an append after it.
+    const attempt = (write: Parameters<TestApp['store']['writeChangeRequest']>[0], isChainHeld = true) =>
       app.store
         .transaction(async (tx) => {
-          const written = await tx.writeChangeRequest(write);
+          if (isChainHeld) await tx.lockCustomerForChange(customer.id, draft.occurredAt);
+          const written = await tx.writeChangeRequest({ ...write, audit: [draft] });
+          // The chain goes on from where the write left it (or from where it was, if nothing was written).
+          await tx.appendAudit([{ ...draft, action: 'test.after_write' }]);
+          const trail = await tx.openedAuditTrail(customer.id);
           const after = {
             written,
             customerVersion: (await tx.findCustomer(customer.id))?.version,
             requestVersion: (await tx.findChangeRequest(write.request.id))?.version ?? null,
             messages: (await tx.outboxForChangeRequest(write.request.id)).length,
+            entries: trail.filter((entry) => entry.action === draft.action).length,
+            isChained: trail.every((entry, i) => i === 0 || entry.prevHash === trail[i - 1]!.hash),
           };
           throw Object.assign(new Error('roll back'), { after });
         })
@@ -203,6 +242,8 @@ describe('concurrent changes', () => {
       customerVersion: stored.version,
       requestVersion: request.version,
       messages: existingMessages,
+      entries: 0,
+      isChained: true,
     });
     // A new request over a stale customer: the request is written, the customer and the messages are not.
     const fresh = { ...request, id: app.deps.ids.newId(), version: 1 };
@@ -217,16 +258,24 @@ describe('concurrent changes', () => {
       customerVersion: stored.version,
       requestVersion: 1,
       messages: 0,
+      entries: 0,
+      isChained: true,
     });
-    // Both current: all three are written.
-    await expect(
-      attempt({ request: fresh, expectedVersion: null, applied: applied([message(fresh.id)]) }),
-    ).resolves.toEqual({
-      written: 'written',
-      customerVersion: stored.version + 1,
-      requestVersion: 1,
-      messages: 1,
-    });
+    // Both current: all four are written, the entries with the write or after it.
+    for (const isChainHeld of [true, false])
+      await expect(
+        attempt(
+          { request: fresh, expectedVersion: null, applied: applied([message(fresh.id)]) },
+          isChainHeld,
+        ),
+      ).resolves.toEqual({
+        written: 'written',
+        customerVersion: stored.version + 1,
+        requestVersion: 1,
+        messages: 1,
+        entries: 1,
+        isChained: true,
+      });
   });
 
   it('escalates the loser of two changes to the same field instead of overwriting', async () => {

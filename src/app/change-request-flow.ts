@@ -107,9 +107,9 @@ export async function saveOutcome(
   previousVersion: number | null,
   context: UseCaseContext,
 ): Promise<Result<ChangeRequest>> {
-  const written = await writeOutcome(tx, outcome, previousVersion, context);
+  // The transition's entries go with the request's write (one statement); what followed from it, after.
+  const written = await writeOutcome(tx, outcome, previousVersion, context, 'with the request');
   if (!written.ok) return written;
-  // One append for the transition and what followed from it: one lock of the chain head per transaction.
   await tx.appendAudit(written.value.audit);
   return ok(written.value.request);
 }
@@ -121,13 +121,16 @@ export type OutcomeWriter = Pick<
 
 /**
  * `saveOutcome` but for the audit entries, which it answers for the caller to append: a caller moving many
- * requests in one transaction appends all of theirs at once.
+ * requests in one transaction appends all of theirs at once. With `'with the request'`, the transition's own
+ * entries are written with the request and only those of what followed (a confirmation queued, an escalation)
+ * are answered.
  */
 export async function writeOutcome(
   tx: OutcomeWriter,
   outcome: Outcome,
   previousVersion: number | null,
   context: UseCaseContext,
+  transitionEntries: 'with the request' | 'answered' = 'answered',
 ): Promise<Result<{ request: ChangeRequest; audit: AuditEntryDraft[] }>> {
   const now = context.clock.now().toISOString();
   let request: ChangeRequest = {
@@ -135,9 +138,12 @@ export async function writeOutcome(
     version: previousVersion === null ? 1 : previousVersion + 1,
   };
   const { customerWrite } = outcome;
+  const transitionDrafts = auditDraftsForEvents(request, outcome.events, context.policy);
+  const isWrittenWithRequest = transitionEntries === 'with the request';
   const written = await tx.writeChangeRequest({
     request,
     expectedVersion: previousVersion,
+    audit: isWrittenWithRequest ? transitionDrafts : [],
     applied: customerWrite && {
       ...customerWrite,
       messages: propagationMessages(
@@ -159,7 +165,7 @@ export async function writeOutcome(
       'CUSTOMER.VERSION_CONFLICT',
       `Customer ${request.customerId} changed meanwhile; nothing was written.`,
     );
-  const drafts = auditDraftsForEvents(request, outcome.events, context.policy);
+  const drafts = isWrittenWithRequest ? [] : transitionDrafts;
   if (
     request.state === 'consistent' &&
     outcome.events.some((event) => event.type === 'consistency_confirmed')

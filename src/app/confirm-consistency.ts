@@ -89,9 +89,10 @@ function batchedWrites(tx: Store, customers: ReadonlyMap<string, Customer>) {
     });
   };
   const writer: OutcomeWriter = {
-    async writeChangeRequest({ request, expectedVersion, applied }) {
+    async writeChangeRequest({ request, expectedVersion, applied, audit }) {
       if (expectedVersion === null) throw new Error('a batch moves existing requests only');
       if (applied) throw new Error('a batch writes no customer');
+      if (audit?.length) throw new Error('a batch appends its audit entries at once');
       update(request, expectedVersion);
       return 'written';
     },

@@ -57,6 +57,8 @@ export interface ChangeRequestWrite {
     /** When the messages fall due. */
     readonly now: string;
   } | null;
+  /** Audit entries for what the write records, appended with it: written if and only if it is. */
+  readonly audit?: readonly AuditEntryDraft[];
 }
 
 export type ChangeRequestWritten = 'written' | 'request_moved' | 'customer_moved';

@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type Selectable, sql } from 'kysely';
 import type { FieldCipher } from '../app/ports.ts';
 import { auditEntryDigestInput, chainEntries, GENESIS_HASH } from '../core/audit-chain-fns.ts';
 import type {
@@ -155,6 +155,57 @@ export function encodeNewAuditChains(
   };
 }
 
+type ChainedRow = ReturnType<typeof chainedRows>['rows'][number];
+
+/** Inserts the entries, if `condition` holds. */
+const entriesInsert = (rows: readonly ChainedRow[], condition: RawBuilder<unknown>) => sql`
+  INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
+  SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json
+  FROM json_populate_recordset(NULL::audit_entry, ${JSON.stringify(rows)}::json)
+  WHERE ${condition}
+  RETURNING id`;
+
+/**
+ * Moves the chains' heads, if `condition` holds. The planner guesses 100 rows for json_populate_recordset and
+ * so joined the heads by a sequential scan of every customer's head; `= ANY(names)` gives it the true count and
+ * the index.
+ */
+const headsMove = (
+  names: readonly string[],
+  heads: readonly ChainHead[],
+  condition: RawBuilder<unknown>,
+) => sql`
+  UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
+  FROM json_populate_recordset(NULL::audit_chain_head, ${JSON.stringify(heads)}::json) AS moved
+  WHERE head.chain = moved.chain AND head.chain = ANY(${names}::text[]) AND ${condition}`;
+
+/**
+ * Drafts to append within another writer's statement, as its last two CTEs (`auditEntries`, `auditHeads`), run
+ * only if `condition` holds there: possible when the transaction holds the head of every chain they touch (it
+ * locked them earlier), so nothing need be read first. Null otherwise. Call `appended` once the statement wrote
+ * them, so later appends in the transaction build on them.
+ */
+export function appendWithin(
+  drafts: readonly AuditEntryDraft[],
+  sha256: Sha256Hex,
+  cipher: FieldCipher,
+  held: HeldChainHeads | undefined,
+): { ctes(condition: RawBuilder<unknown>): RawBuilder<unknown>; appended(): void } | null {
+  const byChain = draftsByChain(drafts, cipher);
+  const names = [...byChain.keys()].sort();
+  const heads = names.map((chain) => held?.get(chain));
+  if (drafts.length === 0 || !heads.every((head) => head !== undefined)) return null;
+  const { rows, newHeads } = chainedRows(heads as ChainHead[], byChain, sha256);
+  return {
+    ctes: (condition) => sql`
+      auditEntries AS (${entriesInsert(rows, condition)}),
+      auditHeads AS (${headsMove(names, newHeads, condition)})`,
+    appended: () => {
+      for (const head of newHeads) held!.set(head.chain, head);
+    },
+  };
+}
+
 /**
  * The chain heads a transaction holds locked, as its own appends left them: a later append in the same
  * transaction builds on them without asking again. One per transaction, dropped with it.
@@ -195,26 +246,16 @@ export async function appendAuditEntries(
     (chain) => held?.get(chain) ?? lockedByChain.get(chain) ?? { chain, seq: 0, hash: GENESIS_HASH }, // 'all new'
   );
   const { hashed, rows, newHeads } = chainedRows(heads, byChain, sha256);
-  const inserted = sql`
-    INSERT INTO audit_entry (chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json)
-    SELECT chain, seq, occurred_at, actor, action, change_request_id, details, prev_hash, hash, hashed_json
-    FROM json_populate_recordset(NULL::audit_entry, ${JSON.stringify(rows)}::json)
-    RETURNING id`;
-  const moved = JSON.stringify(newHeads);
   // One round trip for the entries and their heads (a data-modifying CTE always runs to completion). New chains'
-  // heads are written once, as they end; a key that exists already fails the transaction, as it should. The
-  // planner guesses 100 rows for json_populate_recordset and so joined the heads by a sequential scan of every
-  // customer's head; `= ANY(names)` gives it the true count and the index.
+  // heads are written once, as they end; a key that exists already fails the transaction, as it should.
   await (chains === 'all new'
     ? sql`
-        WITH inserted AS (${inserted})
+        WITH inserted AS (${entriesInsert(rows, sql`true`)})
         INSERT INTO audit_chain_head (chain, seq, hash)
-        SELECT chain, seq, hash FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json)`
+        SELECT chain, seq, hash FROM json_populate_recordset(NULL::audit_chain_head, ${JSON.stringify(newHeads)}::json)`
     : sql`
-        WITH inserted AS (${inserted})
-        UPDATE audit_chain_head AS head SET seq = moved.seq, hash = moved.hash
-        FROM json_populate_recordset(NULL::audit_chain_head, ${moved}::json) AS moved
-        WHERE head.chain = moved.chain AND head.chain = ANY(${names}::text[])`
+        WITH inserted AS (${entriesInsert(rows, sql`true`)})
+        ${headsMove(names, newHeads, sql`true`)}`
   ).execute(db);
   for (const head of newHeads) held?.set(head.chain, head);
   return hashed.map(({ hashedJson: _, ...entry }) => entry);

@@ -1,7 +1,9 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { ChangeRequestWrite, ChangeRequestWritten, FieldCipher, Page } from '../app/ports.ts';
+import type { Sha256Hex } from '../core/audit-types.ts';
 import type { ChangeRequest, ChangeRequestState } from '../core/change-request-types.ts';
 import { PENDING_STATES } from '../core/change-request-types.ts';
+import { appendAuditEntries, appendWithin, type HeldChainHeads } from './audit-repo.ts';
 import { customerUpdateIfVersion } from './customer-repo.ts';
 import { outboxInsert } from './outbox-repo.ts';
 import { pageOf } from './page-fns.ts';
@@ -84,32 +86,48 @@ const toRow = (cipher: FieldCipher, request: ChangeRequest) => ({
 });
 
 /**
- * `Store.writeChangeRequest`: one statement, where it was three round trips on the path every applied change
- * takes. Each write in it runs only if the one before held its guard; the counts say which did.
+ * `Store.writeChangeRequest`: the request, the customer, its outbox rows and the audit entries in one statement,
+ * where they took four round trips on the path every applied change takes. Each write in it runs only if the
+ * one before held its guard; the counts say which did. The entries go in the statement when the transaction
+ * holds their chains' heads (it locked the customer for the change), else in an append of their own after it.
  */
 export async function writeChangeRequest(
   db: Executor,
   cipher: FieldCipher,
-  { request, expectedVersion, applied }: ChangeRequestWrite,
+  { request, expectedVersion, applied, audit = [] }: ChangeRequestWrite,
+  chains: { readonly sha256: Sha256Hex; readonly held: HeldChainHeads | undefined },
 ): Promise<ChangeRequestWritten> {
   const requestWrite =
     expectedVersion === null
       ? db.insertInto('change_request').values(toRow(cipher, request)).returning('id')
       : updateIfVersion(db, cipher, request, expectedVersion).returning('id');
-  if (!applied) return (await requestWrite.execute()).length === 1 ? 'written' : 'request_moved';
-  const customerWrite = customerUpdateIfVersion(db, cipher, applied.customer, applied.expectedVersion)
-    .where(sql<boolean>`EXISTS (SELECT FROM request)`)
-    .returning('id');
-  const { rows } = await sql<{ requests: number; customers: number }>`
-    WITH request AS (${requestWrite}),
-      customer AS (${customerWrite}),
-      messages AS (${outboxInsert(cipher, applied.messages, applied.now, sql`EXISTS (SELECT FROM customer)`)})
-    SELECT (SELECT count(*) FROM request)::int AS requests, (SELECT count(*) FROM customer)::int AS customers`.execute(
-    db,
-  );
-  const { requests, customers } = rows[0]!;
-  if (requests !== 1) return 'request_moved';
-  return customers === 1 ? 'written' : 'customer_moved';
+  const within = appendWithin(audit, chains.sha256, cipher, chains.held);
+  const auditCtes = (condition: RawBuilder<unknown>) => (within ? sql`, ${within.ctes(condition)}` : sql``);
+  let written: ChangeRequestWritten;
+  if (!applied) {
+    const { rows } = await sql<{ requests: number }>`
+      WITH request AS (${requestWrite}) ${auditCtes(sql`EXISTS (SELECT FROM request)`)}
+      SELECT (SELECT count(*) FROM request)::int AS requests`.execute(db);
+    written = rows[0]!.requests === 1 ? 'written' : 'request_moved';
+  } else {
+    const customerWrite = customerUpdateIfVersion(db, cipher, applied.customer, applied.expectedVersion)
+      .where(sql<boolean>`EXISTS (SELECT FROM request)`)
+      .returning('id');
+    const { rows } = await sql<{ requests: number; customers: number }>`
+      WITH request AS (${requestWrite}),
+        customer AS (${customerWrite}),
+        messages AS (${outboxInsert(cipher, applied.messages, applied.now, sql`EXISTS (SELECT FROM customer)`)})
+        ${auditCtes(sql`EXISTS (SELECT FROM customer)`)}
+      SELECT (SELECT count(*) FROM request)::int AS requests, (SELECT count(*) FROM customer)::int AS customers`.execute(
+      db,
+    );
+    const { requests, customers } = rows[0]!;
+    written = requests !== 1 ? 'request_moved' : customers === 1 ? 'written' : 'customer_moved';
+  }
+  if (written !== 'written') return written;
+  if (within) within.appended();
+  else await appendAuditEntries(db, audit, chains.sha256, cipher, chains.held);
+  return written;
 }
 
 export async function findChangeRequest(

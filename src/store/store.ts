@@ -58,7 +58,7 @@ export function createStore(
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, cipher, id),
     lockChangeRequests: (ids) => changeRequests.lockChangeRequests(db, cipher, ids),
     updateChangeRequests: (updates) => changeRequests.updateChangeRequestsIfVersion(db, cipher, updates),
-    writeChangeRequest: (write) => changeRequests.writeChangeRequest(db, cipher, write),
+    writeChangeRequest: (write) => changeRequests.writeChangeRequest(db, cipher, write, { sha256, held }),
     updateChangeRequest: (request, expectedVersion) =>
       changeRequests.updateChangeRequestIfVersion(db, cipher, request, expectedVersion),
     listChangeRequests: (query) => changeRequests.listChangeRequests(db, cipher, query),
