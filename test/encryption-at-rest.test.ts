@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { addDataKey, createFieldCipher, createFileFieldCipher } from '../src/adapters/field-cipher.ts';
 import type { SealedRecords } from '../src/app/ports.ts';
@@ -26,6 +26,13 @@ afterAll(async () => {
   await app.close();
   rmSync(keyDir, { recursive: true, force: true });
 });
+
+/**
+ * Until this process seals with `keyId`: running processes look at the keys file at most every two seconds, so
+ * waiting for the key itself, not for a fixed two seconds, holds however late the machine runs a timer.
+ */
+const untilSealingWith = (keyId: string) =>
+  vi.waitFor(() => expect(app.cipher.currentKeyId).toBe(keyId), { timeout: 10_000, interval: 100 });
 
 const rawCustomer = async (id: string) =>
   (
@@ -120,8 +127,7 @@ describe('personal data at rest', () => {
     await Promise.all(
       Array.from({ length: 6 }, (_, i) => app.addCustomer({ legalName: `Batch Person ${'ABCDEF'[i]}` })),
     );
-    addDataKey(keyFile);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await untilSealingWith(addDataKey(keyFile).keyId);
     const toReseal = await app.store.countRecordsToReseal('customer');
     expect(toReseal).toBeGreaterThanOrEqual(6);
     const first = await app.store.resealRecords('customer', 2, null);
@@ -166,8 +172,7 @@ describe('personal data at rest', () => {
     const before = JSON.parse(readFileSync(keyFile, 'utf8')) as { current: string };
     const added = addDataKey(keyFile);
     expect(added.previous).toBe(before.current);
-    // Running processes look at the keys file at most every two seconds.
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await untilSealingWith(added.keyId);
 
     const changes = customers.slice(0, 15).map((customer, i) =>
       app.call(integration.apiKey, 'POST', '/api/v1/change-requests', {
@@ -320,7 +325,7 @@ describe('personal data at rest', () => {
     expect(before.legacy).toMatchObject({ fields: { phone: '+61412000999' } });
 
     const added = addDataKey(keyFile);
-    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await untilSealingWith(added.keyId);
     for (const records of SEALED_RECORDS) {
       expect(await app.store.countRecordsToReseal(records), records).toBeGreaterThan(0);
       expect((await resealAll(app.store, records, () => {})).remaining, records).toBe(0);
