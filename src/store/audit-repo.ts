@@ -191,11 +191,11 @@ export function appendWithin(
   cipher: FieldCipher,
   held: HeldChainHeads | undefined,
 ): { ctes(condition: RawBuilder<unknown>): RawBuilder<unknown>; appended(): void } | null {
-  const byChain = draftsByChain(drafts, cipher);
-  const names = [...byChain.keys()].sort();
+  const names = [...new Set(drafts.map((draft) => draft.chain))].sort();
   const heads = names.map((chain) => held?.get(chain));
+  // Decided before sealing: where the caller appends on its own, `appendAuditEntries` seals them.
   if (drafts.length === 0 || !heads.every((head) => head !== undefined)) return null;
-  const { rows, newHeads } = chainedRows(heads as ChainHead[], byChain, sha256);
+  const { rows, newHeads } = chainedRows(heads as ChainHead[], draftsByChain(drafts, cipher), sha256);
   return {
     ctes: (condition) => sql`
       auditEntries AS (${entriesInsert(rows, condition)}),
