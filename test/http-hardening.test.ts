@@ -1,5 +1,7 @@
+import type { AddressInfo, Socket } from 'node:net';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildServer } from '../src/server/http-server.ts';
 import { loggerOptions, redactedUrl } from '../src/server/logging.ts';
 import { createTestApp, type TestApp } from './support/test-app.ts';
@@ -41,6 +43,129 @@ describe('security headers and size limits', () => {
     expect(response.statusCode).toBe(413);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(response.json().code).toBe('REQUEST.TOO_LARGE');
+  });
+});
+
+describe('answers to requests that miss', () => {
+  const problemOf = (response: {
+    statusCode: number;
+    headers: Record<string, unknown>;
+    json(): Record<string, unknown>;
+  }) => {
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    return response.json();
+  };
+
+  it('answers a path that exists under other methods with 405 and Allow, OPTIONS with 204, an unknown one with 404', async () => {
+    const integration = await app.addIntegration();
+    const customer = await app.addCustomer();
+    const deleted = await app.call(integration.apiKey, 'DELETE', '/api/v1/customers');
+    expect(deleted.statusCode).toBe(405);
+    expect(deleted.headers.allow).toBe('GET, HEAD, OPTIONS');
+    expect(problemOf(deleted)).toMatchObject({ code: 'REQUEST.METHOD_NOT_ALLOWED', status: 405 });
+    expect(problemOf(deleted).detail).toContain('answers GET, HEAD, OPTIONS');
+
+    // A path with parameters is matched as Fastify matches it; the answer does not depend on signing in.
+    const put = await app.server.inject({ method: 'PUT', url: `/api/v1/customers/${customer.id}?x=1` });
+    expect(put.statusCode).toBe(405);
+    expect(String(put.headers.allow).split(', ')).toContain('GET');
+    expect(String(put.headers.allow).split(', ')).not.toContain('PUT');
+
+    const options = await app.server.inject({ method: 'OPTIONS', url: '/api/v1/change-requests' });
+    expect(options.statusCode).toBe(204);
+    expect(String(options.headers.allow).split(', ')).toEqual(expect.arrayContaining(['GET', 'POST']));
+    expect(options.body).toBe('');
+
+    const unknown = await app.server.inject({ method: 'DELETE', url: '/api/v1/nothing-here' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.headers.allow).toBeUndefined();
+    expect(problemOf(unknown).code).toBe('REQUEST.ROUTE_NOT_FOUND');
+  });
+
+  it('tells an unreadable body from a body of the wrong type, each with its fix', async () => {
+    const integration = await app.addIntegration();
+    const post = (contentType: string, payload: string) =>
+      app.server.inject({
+        method: 'POST',
+        url: '/api/v1/change-requests',
+        headers: { authorization: `Bearer ${integration.apiKey}`, 'content-type': contentType },
+        payload,
+      });
+    const xml = await post('application/xml', '<change/>');
+    expect(xml.statusCode).toBe(415);
+    expect(problemOf(xml)).toMatchObject({ code: 'REQUEST.UNSUPPORTED_MEDIA_TYPE' });
+    expect(problemOf(xml).detail).toContain('application/xml');
+
+    const broken = await post('application/json', '{"customerId": ');
+    expect(broken.statusCode).toBe(400);
+    expect(problemOf(broken)).toMatchObject({ code: 'REQUEST.INVALID' });
+    expect(problemOf(broken).detail).toMatch(/not valid JSON/);
+
+    const poisoned = await post('application/json', '{"__proto__": {"role": "admin"}}');
+    expect(poisoned.statusCode).toBe(400);
+    expect(problemOf(poisoned).detail).toMatch(/__proto__/);
+
+    const empty = await post('application/json', '');
+    expect(empty.statusCode).toBe(400);
+    expect(problemOf(empty).detail).toMatch(/body is empty/);
+  });
+
+  describe('before Fastify sees a request', () => {
+    let base: { port: number };
+    const connections: Socket[] = [];
+    beforeAll(async () => {
+      app.server.server.on('connection', (socket: Socket) => connections.push(socket));
+      await app.server.listen({ port: 0, host: '127.0.0.1' });
+      base = app.server.server.address() as AddressInfo;
+    });
+
+    /** Writes raw bytes on a new connection; answers all that comes back until the server closes it. */
+    const exchange = (bytes: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(base.port, '127.0.0.1', () => socket.write(bytes));
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => {
+          answer += chunk.toString('utf8');
+        });
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+    const problemIn = (answer: string) => {
+      const [head, body] = answer.split('\r\n\r\n');
+      expect(head).toMatch(/content-type: application\/problem\+json/i);
+      expect(head).toMatch(/connection: close/i);
+      return { status: Number(head!.split(' ')[1]), ...JSON.parse(body!) };
+    };
+
+    it('answers malformed HTTP and oversized headers with problem+json, and closes the connection', async () => {
+      const malformed = problemIn(await exchange('GARBAGE\r\n\r\n'));
+      expect(malformed).toMatchObject({ status: 400, code: 'REQUEST.INVALID' });
+      expect(malformed.detail).toMatch(/not valid HTTP/);
+      const smuggled = problemIn(
+        await exchange(
+          'POST /api/v1/change-requests HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        ),
+      );
+      expect(smuggled).toMatchObject({ status: 400, code: 'REQUEST.INVALID' });
+      const oversized = problemIn(
+        await exchange(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Junk: ${'a'.repeat(20_000)}\r\n\r\n`),
+      );
+      expect(oversized).toMatchObject({ status: 431, code: 'REQUEST.HEADERS_TOO_LARGE' });
+      expect(oversized.instance).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('answers a request that timed out with 408 problem+json', async () => {
+      // Node checks timeouts every 30 s; the error it then raises is handed over as it would be.
+      const before = connections.length;
+      const answer = exchange('POST /api/v1/change-requests HTTP/1.1\r\n');
+      await vi.waitFor(() => expect(connections[before]?.bytesRead).toBeGreaterThan(0));
+      app.server.server.emit(
+        'clientError',
+        Object.assign(new Error('Request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+        connections[before],
+      );
+      expect(problemIn(await answer)).toMatchObject({ status: 408, code: 'REQUEST.TIMEOUT' });
+    });
   });
 });
 

@@ -10,6 +10,14 @@ export const ERROR_CATALOGUE = {
   'REQUEST.TOO_LARGE': { status: 413, exitCode: 64, title: 'The request is too large' },
   /** The route does not exist. */
   'REQUEST.ROUTE_NOT_FOUND': { status: 404, exitCode: 64, title: 'No such endpoint' },
+  /** The path exists but not under this method; the `Allow` header lists the methods it answers. */
+  'REQUEST.METHOD_NOT_ALLOWED': { status: 405, exitCode: 64, title: 'Method not allowed here' },
+  /** The body's Content-Type is not one the endpoint reads (JSON; multipart/form-data for document uploads). */
+  'REQUEST.UNSUPPORTED_MEDIA_TYPE': { status: 415, exitCode: 64, title: 'Content type not accepted' },
+  /** The request's headers are larger than the server reads (16 KiB in all). */
+  'REQUEST.HEADERS_TOO_LARGE': { status: 431, exitCode: 64, title: 'The request headers are too large' },
+  /** The request did not arrive in time (its headers or body came too slowly); nothing was read or changed. */
+  'REQUEST.TIMEOUT': { status: 408, exitCode: 75, title: 'The request took too long to arrive' },
   /** Too many attempts from this address at a public endpoint (sign-in, "this wasn't me"); wait for `Retry-After`. */
   'REQUEST.RATE_LIMITED': { status: 429, exitCode: 75, title: 'Too many attempts' },
   /** No credentials, or credentials that match no active API key. */

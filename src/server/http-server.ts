@@ -10,9 +10,10 @@ import {
   serializerCompiler,
   validatorCompiler,
 } from 'fastify-type-provider-zod';
+import { createAllowedMethods } from './allowed-methods.ts';
 import { type AccessRoute, createAuthenticator } from './auth.ts';
 import { createMetrics } from './metrics.ts';
-import { handleError, sendProblem } from './problem.ts';
+import { answerClientError, handleError, sendProblem } from './problem.ts';
 import { registerAdminRoutes } from './routes/admin-routes.ts';
 import { registerAnomalyRoutes } from './routes/anomaly-routes.ts';
 import { registerAuditRoutes } from './routes/audit-routes.ts';
@@ -47,6 +48,14 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: false } },
+    clientErrorHandler: answerClientError,
+    // Fastify waits for a request body forever by default; served without a proxy in front, a client trickling
+    // one byte a minute would hold a connection open. Two minutes carries a 10 MB document over a slow link.
+    requestTimeout: 120_000,
+  });
+  const allowedMethods = createAllowedMethods();
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) allowedMethods.add(method, route.url);
   });
   await app.register(fastifyCookie);
   // Security headers (CSP, HSTS, nosniff, frame-ancestors 'none' …); the not-me page's one inline style is allowed.
@@ -71,12 +80,21 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
   app.addHook('onSend', async (request, reply) => {
     if (request.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, request, {
-      code: 'REQUEST.ROUTE_NOT_FOUND',
-      message: `No endpoint ${request.method} ${request.url.split('?')[0]}.`,
-    }),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = allowedMethods.at(path);
+    if (allowed.length === 0)
+      return sendProblem(reply, request, {
+        code: 'REQUEST.ROUTE_NOT_FOUND',
+        message: `No endpoint ${request.method} ${path}.`,
+      });
+    reply.header('allow', allowed.join(', '));
+    if (request.method === 'OPTIONS') return reply.code(204).send();
+    return sendProblem(reply, request, {
+      code: 'REQUEST.METHOD_NOT_ALLOWED',
+      message: `${path} does not answer ${request.method}; it answers ${allowed.join(', ')}.`,
+    });
+  });
 
   await app.register(fastifySwagger, {
     openapi: {
