@@ -127,8 +127,10 @@ describe('amend CLI', () => {
     writeFileSync(file, 'legal_name,email\nAna Example,ana.m@example.com\n"Unclosed,quote@example.com\n');
     const result = await amend('import', file);
     expect(result.code).toBe(66);
-    expect(result.stderr).toContain(`${file} is not a readable CSV file`);
+    expect(result.stderr).toContain(`${file} is not a readable CSV file: Quote Not Closed at line 3`);
     expect(result.stderr).toContain('imported 0, rejected 0');
+    // The parser's own message quotes the value: personal data, which stays out of the terminal and its logs.
+    expect(result.stderr).not.toContain('Unclosed');
     expect(result.stderr).toContain('IMPORT.FILE_INVALID');
   });
 
@@ -343,5 +345,52 @@ describe('amend CLI', () => {
     env = saved;
     expect(result.code).toBe(78);
     expect(result.stderr).toContain('PORT');
+  });
+
+  it('refuses a header naming a column it does not import, unless told to leave it out, before reading a row', async () => {
+    const file = join(workDir, 'typo.csv');
+    writeFileSync(file, 'legal_name,Emial,notes\nAna Typo,ana.typo@example.com,VIP\n');
+    const refused = await amend('import', file);
+    expect(refused.code).toBe(66);
+    expect(refused.stderr).toContain('columns Amend does not import: emial, notes');
+    expect(refused.stderr).toContain('--ignore-unknown-columns');
+    expect(existsSync(`${file}.errors.csv`)).toBe(false);
+
+    const ignoring = await amend('import', '--ignore-unknown-columns', file);
+    expect(ignoring.code, ignoring.stderr).toBe(0);
+    expect(ignoring.stdout).toContain('Read 1 rows: imported 1, rejected 0');
+
+    const twice = join(workDir, 'twice.csv');
+    writeFileSync(twice, 'legal_name,email,EMAIL\nAna Twice,a@example.com,b@example.com\n');
+    const doubled = await amend('import', twice);
+    expect(doubled.code).toBe(66);
+    expect(doubled.stderr).toContain('names email more than once');
+  });
+
+  it('refuses a row with more values than the header has columns, and counts lines as a reader does', async () => {
+    const file = join(workDir, 'shifted.csv');
+    writeFileSync(
+      file,
+      [
+        'legal_name,email,address_line1,locality,region,postcode,country',
+        'Ana Shift,ana.shift@example.com,1 Example St, Carlton,Carlton,VIC,3053,AU',
+        '',
+        'Ben Quoted,ben.quoted@example.com,"Unit 2,',
+        '1 Example St",Carlton,VIC,3053,AU',
+        'Cy Bad,not-an-email,,,,,',
+        'Di Bad,"di@example.com",,,,,',
+        '"Eve\nBad",not-an-email,,,,,',
+      ].join('\r\n'),
+    );
+    const result = await amend('import', file);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Read 5 rows: imported 2, rejected 3');
+    const report = readFileSync(`${file}.errors.csv`, 'utf8');
+    // A blank line and a quoted value over two lines: problems name the line a reader sees each row start on.
+    expect(report).toMatch(
+      /^2,\(row\),ROW\.EXTRA_VALUES,This row has 1 value more than the header has columns/m,
+    );
+    expect(report).toMatch(/^6,email,EMAIL\.SYNTAX/m);
+    expect(report).toMatch(/^8,email,EMAIL\.SYNTAX/m);
   });
 });

@@ -10,16 +10,17 @@ describe('import worker threads', () => {
   it('validate, seal and encode a batch, keeping each rejected row with its file line', async () => {
     workers = startImportWorkers({ current: 'k1', keys: { k1: key() }, blindIndexKey: key() }, 2);
     const prepared = await workers.prepare({
-      firstLine: 10,
       rows: [
-        { legal_name: 'Ana Example', email: 'ana@example.com' },
-        { legal_name: 'Bad Email', email: 'not-an-email' },
-        { legal_name: 'Ben Example', phone: '+61 412 345 678' },
+        { line: 10, values: { legal_name: 'Ana Example', email: 'ana@example.com' }, extraValues: 0 },
+        { line: 11, values: { legal_name: 'Bad Email', email: 'not-an-email' }, extraValues: 0 },
+        { line: 13, values: { legal_name: 'Ben Example', phone: '+61 412 345 678' }, extraValues: 0 },
+        { line: 14, values: { legal_name: 'Cy Example', email: 'cy@example.com' }, extraValues: 1 },
       ],
     });
     expect(prepared.encoded.count).toBe(2);
     expect(prepared.rejected).toEqual([
       [expect.objectContaining({ line: 11, column: 'email', reason: 'EMAIL.SYNTAX' })],
+      [expect.objectContaining({ line: 14, column: '(row)', reason: 'ROW.EXTRA_VALUES' })],
     ]);
     const customers = prepared.encoded.customers.trim().split('\n');
     expect(customers).toHaveLength(2);
@@ -31,11 +32,11 @@ describe('import worker threads', () => {
 
   it('fail the batches of a thread that cannot start, rather than leaving the import waiting', async () => {
     workers = startImportWorkers({ current: 'missing', keys: { k1: key() }, blindIndexKey: key() }, 1);
-    await expect(workers.prepare({ firstLine: 2, rows: [{ legal_name: 'Ana Example' }] })).rejects.toThrow(
-      /does not hold it/,
-    );
-    await expect(workers.prepare({ firstLine: 3, rows: [{ legal_name: 'Ben Example' }] })).rejects.toThrow(
-      /does not hold it/,
-    );
+    await expect(
+      workers.prepare({ rows: [{ line: 2, values: { legal_name: 'Ana Example' }, extraValues: 0 }] }),
+    ).rejects.toThrow(/does not hold it/);
+    await expect(
+      workers.prepare({ rows: [{ line: 3, values: { legal_name: 'Ben Example' }, extraValues: 0 }] }),
+    ).rejects.toThrow(/does not hold it/);
   });
 });

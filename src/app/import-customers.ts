@@ -3,15 +3,27 @@ import type { Actor } from '../core/change-request-types.ts';
 import { newCustomer } from '../core/customer-fns.ts';
 import type { Customer } from '../core/customer-types.ts';
 import type { FieldProblem } from '../core/field-validation-fns.ts';
+import { fail, ok, type Result } from '../core/result.ts';
 import type { Clock, EncodedNewCustomers, IdSource } from './ports.ts';
 import { customerCreatedEntries } from './register-customers.ts';
 
-/** One row of a customer import file, by column name. */
-export type ImportRow = Readonly<Record<string, string | undefined>>;
+/** One row of a customer import file. */
+export interface ImportRow {
+  /** 1-based line in the file where the row starts, counting the header as line 1. */
+  readonly line: number;
+  /** The row's values by column name. */
+  readonly values: Readonly<Record<string, string | undefined>>;
+  /**
+   * Values past the header's last column. Their columns are shifted (most often a comma in an unquoted value),
+   * so the row is refused whole rather than imported with values under the wrong columns.
+   */
+  readonly extraValues: number;
+}
 
 export interface ImportRowError {
-  /** 1-based line in the file, counting the header as line 1. */
+  /** 1-based line in the file where the row starts, counting the header as line 1. */
   readonly line: number;
+  /** The column at fault, or "(row)" for the row as a whole. */
   readonly column: string;
   readonly reason: string;
   readonly message: string;
@@ -51,6 +63,37 @@ export const IMPORT_COLUMNS = [
   'consent_phone',
 ] as const;
 
+/**
+ * The columns of an import file's header row, checked before any row is read: a column Amend does not import
+ * (a typing slip, "emial") would otherwise drop its values from every row without a word. Names are matched
+ * case-insensitively, blanks around them ignored.
+ */
+export function importColumns(
+  header: readonly string[],
+  options: { readonly isIgnoringUnknown: boolean },
+): Result<string[]> {
+  const names = header.map((name) => name.trim().toLowerCase());
+  const known: readonly string[] = IMPORT_COLUMNS;
+  const twice = [...new Set(names.filter((name, index) => name !== '' && names.indexOf(name) !== index))];
+  if (twice.length > 0)
+    return fail(
+      'IMPORT.FILE_INVALID',
+      `The header row names ${twice.join(', ')} more than once; each column may appear once.`,
+    );
+  if (!names.includes('legal_name'))
+    return fail(
+      'IMPORT.FILE_INVALID',
+      `The header row has no legal_name column. It must name: ${IMPORT_COLUMNS.join(', ')}.`,
+    );
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length > 0 && !options.isIgnoringUnknown)
+    return fail(
+      'IMPORT.FILE_INVALID',
+      `The header row names columns Amend does not import: ${unknown.map((name) => (name === '' ? '(a blank name)' : name)).join(', ')}. Rename them to one of ${IMPORT_COLUMNS.join(', ')}, or pass --ignore-unknown-columns to leave their values out.`,
+    );
+  return ok(names);
+}
+
 const BATCH_SIZE = 1000;
 // Batches handed to the preparing threads and not yet written: enough that no thread waits for work while the
 // main thread reads and writes. Each holds a thousand rows, so memory stays flat whatever the file's size.
@@ -66,7 +109,7 @@ function consent(value: string | undefined): boolean | undefined {
 }
 
 /** Maps a flat CSV row onto the customer fields, keeping the column each value came from for error reports. */
-function inputFromRow(row: ImportRow) {
+function inputFromRow(row: ImportRow['values']) {
   const hasAddress = !['address_line1', 'locality', 'postcode', 'country'].every((column) =>
     blank(row[column]),
   );
@@ -110,9 +153,8 @@ const COLUMN_OF_PATH: Readonly<Record<string, string>> = {
   communicationPreferences: 'consent_email',
 };
 
-/** A batch of rows as read, with the file line of its first row (for the problems' line numbers). */
+/** A batch of rows as read. */
 export interface ImportBatch {
-  readonly firstLine: number;
   readonly rows: readonly ImportRow[];
 }
 
@@ -158,15 +200,26 @@ export function prepareImportBatch(
 ): PreparedImportBatch {
   const customers: Customer[] = [];
   const rejected: ImportRowError[][] = [];
-  batch.rows.forEach((row, index) => {
-    const built = newCustomer(inputFromRow(row), {
+  for (const row of batch.rows) {
+    if (row.extraValues > 0) {
+      rejected.push([
+        {
+          line: row.line,
+          column: '(row)',
+          reason: 'ROW.EXTRA_VALUES',
+          message: `This row has ${row.extraValues} value${row.extraValues === 1 ? '' : 's'} more than the header has columns; put double quotes around a value that holds a comma.`,
+        },
+      ]);
+      continue;
+    }
+    const built = newCustomer(inputFromRow(row.values), {
       id: deps.ids.newId(),
       now: deps.clock.now().toISOString(),
       source: 'import',
     });
     if (built.ok) customers.push(built.value);
-    else rejected.push(problemsOf(batch.firstLine + index, built.error));
-  });
+    else rejected.push(problemsOf(row.line, built.error));
+  }
   return {
     encoded: deps.encode(customers, customerCreatedEntries(customers, IMPORT_ACTOR, 'import')),
     rejected,
@@ -236,7 +289,7 @@ export async function importCustomers(
   };
   const handOver = async () => {
     if (read.length === 0) return;
-    const prepared = deps.prepare({ firstLine: rowsRead - read.length + 2, rows: read });
+    const prepared = deps.prepare({ rows: read });
     prepared.catch(() => {}); // awaited in turn by writeNext; until then its failure is not unhandled
     preparing.push(prepared);
     read = [];
