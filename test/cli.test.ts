@@ -338,6 +338,50 @@ describe('amend CLI', () => {
     });
   });
 
+  it('says what to fix when PostgreSQL is unreachable or refuses the database or user, never with a stack trace', async () => {
+    const saved = env;
+    const file = join(workDir, 'unreachable.csv');
+    writeFileSync(file, 'legal_name\nAna Example\n');
+    const attempts: [string, string[], number, RegExp][] = [
+      [
+        'postgres://amend:s3cret@127.0.0.1:1/amend',
+        ['migrate'],
+        69,
+        /Cannot reach PostgreSQL at 127\.0\.0\.1:1 \(ECONNREFUSED\): start it, or fix the host and port/,
+      ],
+      [
+        'postgres://amend:s3cret@127.0.0.1:1/amend',
+        ['import', file],
+        69,
+        /Cannot reach PostgreSQL at 127\.0\.0\.1:1/,
+      ],
+    ];
+    if (saved.DATABASE_URL) {
+      const url = new URL(saved.DATABASE_URL);
+      url.pathname = '/amend_no_such_database';
+      attempts.push([
+        url.toString(),
+        ['audit', 'verify'],
+        78,
+        /has no database "amend_no_such_database": create it/,
+      ]);
+      url.pathname = new URL(saved.DATABASE_URL).pathname;
+      url.username = 'amend_no_such_user';
+      attempts.push([url.toString(), ['migrate'], 78, /refused user "amend_no_such_user"/]);
+    }
+    try {
+      for (const [databaseUrl, args, code, message] of attempts) {
+        env = { ...saved, DATABASE_URL: databaseUrl };
+        const result = await amend(...args);
+        expect(result.code, `${args[0]}: ${result.stderr}`).toBe(code);
+        expect(result.stderr).toMatch(message);
+        expect(result.stderr).not.toMatch(/\n\s+at |Node\.js v|s3cret/);
+      }
+    } finally {
+      env = saved;
+    }
+  });
+
   it('refuses invalid configuration naming the variable', async () => {
     const saved = env;
     env = { ...env, PORT: 'eighty' };

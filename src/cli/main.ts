@@ -45,7 +45,7 @@ import { migrate } from '../store/migrate.ts';
 import { keepTablesTidy } from '../store/upkeep.ts';
 import { loadConfig } from './config.ts';
 import { startImportWorkers } from './import-workers.ts';
-import { openRuntime, type Runtime } from './runtime.ts';
+import { databaseFault, openRuntime, type Runtime } from './runtime.ts';
 
 // The demo (faker), the sample systems and the PDF renderer (pdfkit) are imported where used: a server
 // process that never needs them does not carry them in memory. So are the HTTP server and the worker (fastify
@@ -653,4 +653,17 @@ keys
     }),
   );
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A command's own failures exit with their code; what reaches here is the database going away mid-command,
+  // or a bug. Either way one line that says what to do, not a stack trace.
+  const loaded = loadConfig();
+  const fault = loaded.ok ? databaseFault(error, loaded.value) : null;
+  if (fault) exitWith(fault);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  exitWith({
+    code: 'INTERNAL',
+    message: 'amend stopped on an unexpected error (above); nothing after it was done. Please report it.',
+  });
+}

@@ -30,7 +30,7 @@ import type {
 import { resealAll } from '../app/rotate-data-keys.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
-import { fail, ok, type Result } from '../core/result.ts';
+import { type DomainError, fail, ok, type Result } from '../core/result.ts';
 import { type AmendDatabase, openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { createStore } from '../store/store.ts';
@@ -59,6 +59,58 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
+// Reaching the server failed: it is down, or the address is wrong.
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
+// PostgreSQL's classes 57 (operator intervention: shutting down, starting up) and 08 (connection exceptions).
+const UNAVAILABLE_STATE = /^(57P0[1-3]|08...)$/;
+
+/**
+ * What went wrong talking to PostgreSQL, said with its fix: the address, database, user or password in
+ * DATABASE_URL, or a server that is down. Never the URL itself, which may hold a password. Null when the error is
+ * not about reaching PostgreSQL.
+ */
+export function databaseFault(error: unknown, config: Pick<Config, 'databaseUrl'>): DomainError | null {
+  if (!config.databaseUrl || !(error instanceof Error)) return null;
+  const { code } = error as { code?: string };
+  const url = new URL(config.databaseUrl);
+  const server = `PostgreSQL at ${url.hostname || 'localhost'}:${url.port || '5432'}`;
+  const database = decodeURIComponent(url.pathname.slice(1)) || '(the user name)';
+  const user = decodeURIComponent(url.username) || '(the operating system user)';
+  if (code && UNREACHABLE.has(code))
+    return {
+      code: 'SERVICE.UNAVAILABLE',
+      message: `Cannot reach ${server} (${code}): start it, or fix the host and port in DATABASE_URL.`,
+    };
+  if (code === '3D000')
+    return {
+      code: 'CONFIG.INVALID',
+      message: `${server} has no database "${database}": create it (createdb ${database}), or fix the database name in DATABASE_URL.`,
+    };
+  if (code === '28000' || code === '28P01')
+    return {
+      code: 'CONFIG.INVALID',
+      message: `${server} refused user "${user}" (${error.message}): fix the user or password in DATABASE_URL.`,
+    };
+  if (code && UNAVAILABLE_STATE.test(code))
+    return {
+      code: 'SERVICE.UNAVAILABLE',
+      message: `${server} is not taking connections (${error.message}); retry when it is up.`,
+    };
+  if (/Connection terminated|timeout exceeded when trying to connect/.test(error.message))
+    return {
+      code: 'SERVICE.UNAVAILABLE',
+      message: `${server} closed the connection: ${error.message}; retry.`,
+    };
+  return null;
+}
+
 export async function openRuntime(
   config: Config,
   options: {
@@ -82,6 +134,8 @@ export async function openRuntime(
     });
     if (options.isMigrating) await migrate(database);
   } catch (error) {
+    const fault = databaseFault(error, config);
+    if (fault) return { ok: false, error: fault };
     const where = config.databaseUrl
       ? 'the PostgreSQL server in DATABASE_URL'
       : `the embedded database in ${config.dataDir}`;
