@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -6,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildConnectedSystems,
   type ConnectedSystemDeclaration,
+  loadConnectedSystemsFile,
 } from '../src/adapters/connectors/connected-systems-config.ts';
 import type { createSqlConnector } from '../src/adapters/connectors/sql/sql-connector.ts';
 import type { ConnectedSystem } from '../src/app/ports.ts';
@@ -208,6 +212,25 @@ async function submit(
     throw new Error(result.ok ? 'replay' : JSON.stringify(result.error));
   return result.value.request;
 }
+
+describe('the connected systems file', () => {
+  it('names the file and where its syntax breaks, or that it is missing', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'amend-systems-'));
+    const broken = join(folder, 'systems.json');
+    writeFileSync(broken, '{"systems": [');
+    const refused = loadConnectedSystemsFile(broken, app.policy, app.deps);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.error.code).toBe('CONFIG.INVALID');
+    expect(refused.error.message).toMatch(
+      new RegExp(
+        `^The connected systems file ${broken} is not valid YAML or JSON: .* at line 1, column \\d+$`,
+      ),
+    );
+    const missing = loadConnectedSystemsFile(join(folder, 'nope.yaml'), app.policy, app.deps);
+    expect(!missing.ok && missing.error.message).toMatch(/nope\.yaml: no such file or not readable/);
+  });
+});
 
 describe('connected systems of every kind', () => {
   it.skipIf(!isNatsUp)('publishes to NATS JetStream once per change, even when delivered twice', async () => {

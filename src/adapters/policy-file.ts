@@ -20,7 +20,7 @@ export function loadPolicyFile(path: string): Result<Policy> {
   try {
     document = YAML.parse(text);
   } catch (error) {
-    const detail = error instanceof Error ? error.message.split('\n')[0] : 'unreadable';
+    const detail = error instanceof Error ? error.message.split('\n')[0]!.replace(/:$/, '') : 'unreadable';
     return fail('POLICY.INVALID', `The policy file ${path} is not valid YAML: ${detail}`, {
       errors: [{ path: '(syntax)', message: detail }],
     });

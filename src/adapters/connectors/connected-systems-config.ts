@@ -141,14 +141,22 @@ export function loadConnectedSystemsFile(
   policy: Policy,
   deps: ConnectorDeps,
 ): Result<Map<string, ConnectedSystem>> {
-  let document: unknown;
+  let text: string;
   try {
-    document = YAML.parse(readFileSync(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch {
     return fail(
       'CONFIG.INVALID',
-      `Cannot read connected systems from ${path}; check AMEND_CONNECTED_SYSTEMS_FILE.`,
+      `Cannot read connected systems from ${path}: no such file or not readable; check AMEND_CONNECTED_SYSTEMS_FILE.`,
     );
+  }
+  let document: unknown;
+  try {
+    document = YAML.parse(text);
+  } catch (error) {
+    // The parser's first line names the fault and where it is (line and column).
+    const detail = error instanceof Error ? error.message.split('\n')[0]!.replace(/:$/, '') : 'unreadable';
+    return fail('CONFIG.INVALID', `The connected systems file ${path} is not valid YAML or JSON: ${detail}`);
   }
   return buildConnectedSystems(document, policy, path, deps);
 }
