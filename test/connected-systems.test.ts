@@ -116,6 +116,7 @@ beforeAll(async () => {
         'postalAddress.postcode': 'postcode',
         'postalAddress.locality': 'suburb',
       },
+      timeoutMs: 2000,
     },
     { id: 'payroll', kind: 'manual' },
   ];
@@ -313,6 +314,44 @@ describe('connected systems of every kind', () => {
     );
     expect(after?.phone).toBe('+61499111001');
   });
+
+  it.skipIf(testEngine() !== 'postgres')(
+    'gives up on a row another client holds locked within its timeout, and leaves the delivery to be retried',
+    async () => {
+      const customer = await app.addCustomer();
+      await shipping.executor.query(
+        'INSERT INTO shipping_customer (customer_id, amend_sequence) VALUES ($1, 0)',
+        [customer.id],
+      );
+      const holder = new pg.Client({ connectionString: secondDatabase.url });
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM shipping_customer WHERE customer_id = $1 FOR UPDATE', [customer.id]);
+      try {
+        const result = await shipping.deliver({
+          id: 0,
+          kind: 'propagation',
+          destination: 'shipping',
+          customerId: customer.id,
+          changeRequestId: app.deps.ids.newId(),
+          sequence: 1,
+          payload: { fields: { phone: '+61499222002' } },
+          deadlineAt: null,
+          attempts: 1,
+          driftCount: 0,
+          createdAt: new Date().toISOString(),
+        });
+        expect(result).toEqual({
+          ok: false,
+          error: 'shipping: update failed (SQLSTATE 57014)',
+          isPermanent: false,
+        });
+      } finally {
+        await holder.query('ROLLBACK');
+        await holder.end();
+      }
+    },
+  );
 
   it('opens a manual task with the exact values, and reaches consistency only when a person attests it', async () => {
     const customer = await app.addCustomer();

@@ -63,6 +63,7 @@ const SqlSchema = z.strictObject({
     z.string().regex(/^[a-zA-Z]+(\.[a-zA-Z]+)?$/, 'Use a field or field.part path.'),
     Identifier,
   ),
+  timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
 });
 
 const ManualSchema = z.strictObject({ id: SystemId, kind: z.literal('manual') });
@@ -70,7 +71,8 @@ const ManualSchema = z.strictObject({ id: SystemId, kind: z.literal('manual') })
 export const ConnectedSystemsFileSchema = z.strictObject({
   systems: z.array(z.discriminatedUnion('kind', [WebhookSchema, NatsSchema, SqlSchema, ManualSchema])),
 });
-export type ConnectedSystemDeclaration = z.infer<typeof ConnectedSystemsFileSchema>['systems'][number];
+/** A system as declared (in the file, or by the demo and tests): defaults may be left out. */
+export type ConnectedSystemDeclaration = z.input<typeof ConnectedSystemsFileSchema>['systems'][number];
 
 type ConnectorDeps = { store: Pick<Store, 'createManualTask'>; ids: IdSource; clock: Clock };
 

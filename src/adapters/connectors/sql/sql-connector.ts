@@ -20,6 +20,8 @@ export interface SqlSystemConfig {
   readonly sequenceColumn: string;
   /** Field path (`phone`, `postalAddress.postcode`) → column. Objects and arrays are written as JSON (use jsonb). */
   readonly columns: Readonly<Record<string, string>>;
+  /** How long connecting, and each statement (lock waits included), may take before the attempt is retried. */
+  readonly timeoutMs: number;
 }
 
 interface Executor {
@@ -27,7 +29,7 @@ interface Executor {
   close(): Promise<void>;
 }
 
-function openExecutor(url: string): Executor {
+function openExecutor(url: string, timeoutMs: number): Executor {
   if (url.startsWith('pglite://')) {
     const location = url.slice('pglite://'.length);
     const database = PGlite.create(location === 'memory' ? 'memory://' : location);
@@ -37,7 +39,18 @@ function openExecutor(url: string): Executor {
       close: async () => (await database).close(),
     };
   }
-  const pool = new pg.Pool({ connectionString: url, max: 4, application_name: 'amend-connector' });
+  // Without limits a delivery could wait for ever on a row another client holds locked, or on a server that
+  // stopped answering, and outlive its lease: another worker would then deliver the same message beside it.
+  // The server cancels a slow statement itself (SQLSTATE 57014, retried); the client's own limit, a second
+  // later, covers a server that no longer answers at all.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    application_name: 'amend-connector',
+    connectionTimeoutMillis: timeoutMs,
+    statement_timeout: timeoutMs,
+    query_timeout: timeoutMs + 1_000,
+  });
   pool.on('error', () => {});
   return { query: async (text, params) => (await pool.query(text, params)).rows, close: () => pool.end() };
 }
@@ -62,7 +75,7 @@ const toColumnValue = (value: unknown): unknown =>
 
 /** Upserts the mapped columns of another PostgreSQL database's table, and reads them back by SELECT. */
 export function createSqlConnector(config: SqlSystemConfig): ConnectedSystem & { executor: Executor } {
-  const executor = openExecutor(config.url);
+  const executor = openExecutor(config.url, config.timeoutMs);
   const mapped = Object.entries(config.columns);
   return {
     id: config.id,
