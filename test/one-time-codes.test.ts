@@ -221,9 +221,10 @@ describe('security questions', () => {
       { question: 'Name of your first school?', answer: "St. Mary's Primary" },
       { question: 'Your first pet?', answer: 'Biscuit' },
     ];
-    expect(
-      (await call(`/api/v1/customers/${customer.id}/security-questions`, { questions })).statusCode,
-    ).toBe(404); // POST: no such route
+    // POST is not how answers are set: the path names the method that is.
+    const posted = await call(`/api/v1/customers/${customer.id}/security-questions`, { questions });
+    expect(posted.statusCode).toBe(405);
+    expect(String(posted.headers.allow).split(', ')).toContain('PUT');
     expect(
       (
         await app.call(representative.apiKey, 'PUT', `/api/v1/customers/${customer.id}/security-questions`, {
