@@ -31,6 +31,7 @@ import { resealAll } from '../app/rotate-data-keys.ts';
 import type { BusinessCalendar } from '../core/business-day-fns.ts';
 import type { Policy } from '../core/policy-types.ts';
 import { type DomainError, fail, ok, type Result } from '../core/result.ts';
+import { DataFolderInUse } from '../store/data-folder-lock.ts';
 import { type AmendDatabase, openDatabase } from '../store/database.ts';
 import { migrate } from '../store/migrate.ts';
 import { createStore } from '../store/store.ts';
@@ -134,6 +135,7 @@ export async function openRuntime(
     });
     if (options.isMigrating) await migrate(database);
   } catch (error) {
+    if (error instanceof DataFolderInUse) return fail('DATABASE.IN_USE', error.message);
     const fault = databaseFault(error, config);
     if (fault) return { ok: false, error: fault };
     const where = config.databaseUrl

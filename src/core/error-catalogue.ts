@@ -126,6 +126,8 @@ export const ERROR_CATALOGUE = {
   'AUDIT.CHAIN_BROKEN': { status: 500, exitCode: 1, title: 'Audit log tampered or damaged' },
   /** The database is unreachable; the request was not processed. */
   'SERVICE.UNAVAILABLE': { status: 503, exitCode: 69, title: 'Service unavailable' },
+  /** The embedded database's folder is held by another process (it admits one); stop that one, or use PostgreSQL. */
+  'DATABASE.IN_USE': { status: 503, exitCode: 75, title: 'The embedded database is in use' },
   /** An unexpected failure; nothing was changed. The log has the detail under the problem's `instance`. */
   INTERNAL: { status: 500, exitCode: 70, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; exitCode: number; title: string }>;

@@ -4,6 +4,7 @@ import { finished } from 'node:stream/promises';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { lockDataFolder } from './data-folder-lock.ts';
 import { PGliteDialect } from './pglite-dialect.ts';
 import { isReshapedResult, PREPARED_STATEMENTS_PER_CONNECTION } from './prepared-statements.ts';
 import type { Database } from './schema-types.ts';
@@ -148,7 +149,25 @@ function prepareStatementsOnce(client: pg.PoolClient): void {
 }
 
 async function openPGlite(dataDir: string): Promise<AmendDatabase> {
-  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  const isInMemory = dataDir.startsWith('memory://');
+  if (!isInMemory) mkdirSync(dataDir, { recursive: true });
+  const release = isInMemory
+    ? () => {}
+    : lockDataFolder(dataDir, ['amend', ...process.argv.slice(2)].join(' '));
+  process.once('exit', release);
+  try {
+    return await openLockedPGlite(dataDir, () => {
+      process.off('exit', release);
+      release();
+    });
+  } catch (error) {
+    process.off('exit', release);
+    release();
+    throw error;
+  }
+}
+
+async function openLockedPGlite(dataDir: string, release: () => void): Promise<AmendDatabase> {
   // Imported here: a process on PostgreSQL never loads the embedded engine.
   const { PGlite } = await import('@electric-sql/pglite');
   // PostgreSQL's default 128 MB of shared buffers is WebAssembly memory here, never given back: 32 MB took an
@@ -183,8 +202,11 @@ async function openPGlite(dataDir: string): Promise<AmendDatabase> {
           throw error;
         }
       }),
-    // One process owns a PGlite data folder, so there is nobody to lock out.
+    // One process owns a PGlite data folder (lockDataFolder), so there is nobody to lock out.
     withMigrationLock: (work) => work(),
-    close: () => db.destroy(),
+    close: async () => {
+      await db.destroy();
+      release();
+    },
   };
 }
