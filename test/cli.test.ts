@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,6 +10,7 @@ import { sha256Hex } from '../src/adapters/audit-signer.ts';
 import { addDataKey, createFileFieldCipher } from '../src/adapters/field-cipher.ts';
 import { openDatabase } from '../src/store/database.ts';
 import { createStore } from '../src/store/store.ts';
+import { processEnvironment } from './support/amend-processes.ts';
 import { openTestDatabase, testEngine } from './support/test-database.ts';
 
 const run = promisify(execFile);
@@ -379,6 +381,30 @@ describe('amend CLI', () => {
       }
     } finally {
       env = saved;
+    }
+  });
+
+  it('says which address is taken when the port it should serve on is held by another process', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const { port } = holder.address() as AddressInfo;
+    const { env: serving, systems } = await processEnvironment(
+      join(workDir, 'taken-port'),
+      env.DATABASE_URL ?? null,
+    );
+    const saved = env;
+    try {
+      env = { ...serving, PORT: String(port) };
+      const result = await amend('serve');
+      expect(result.code, result.stderr).toBe(78);
+      expect(result.stderr).toContain(
+        `Cannot listen on 127.0.0.1:${port}: another process holds the port (EADDRINUSE)`,
+      );
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      env = saved;
+      holder.close();
+      await Promise.all(systems.map((system) => system.close()));
     }
   });
 

@@ -661,6 +661,15 @@ try {
   const loaded = loadConfig();
   const fault = loaded.ok ? databaseFault(error, loaded.value) : null;
   if (fault) exitWith(fault);
+  const { code, syscall, address, port } = error as NodeJS.ErrnoException & {
+    address?: string;
+    port?: number;
+  };
+  if (syscall === 'listen' && (code === 'EADDRINUSE' || code === 'EACCES'))
+    exitWith({
+      code: 'CONFIG.INVALID',
+      message: `Cannot listen on ${address}:${port}: ${code === 'EADDRINUSE' ? 'another process holds the port' : 'not allowed to this user'} (${code}). Stop what holds it, or set PORT (and HOST) to another.`,
+    });
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   exitWith({
     code: 'INTERNAL',
