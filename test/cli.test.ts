@@ -136,6 +136,28 @@ describe('amend CLI', () => {
     expect(result.stderr).toContain('IMPORT.FILE_INVALID');
   });
 
+  it('refuses an output path it could not write before doing the work, naming the option and the fix', async () => {
+    const report = await amend(
+      'report',
+      '--month',
+      '2026-11',
+      '--format',
+      'csv',
+      '--out',
+      join(workDir, 'no', 'r.csv'),
+    );
+    expect(report.code).toBe(64);
+    expect(report.stderr).toContain(
+      `--out ${join(workDir, 'no', 'r.csv')}: the folder ${join(workDir, 'no')} does not exist`,
+    );
+    const file = join(workDir, 'errors-to-a-folder.csv');
+    writeFileSync(file, 'legal_name,email\nAna Folder,not-an-email\n');
+    const imported = await amend('import', '--errors', workDir, file);
+    expect(imported.code).toBe(64);
+    expect(imported.stderr).toContain(`--errors ${workDir}: it is a folder; give a file name.`);
+    expect(imported.stdout).not.toContain('Read');
+  });
+
   it('refuses a missing file with a message naming the fix', async () => {
     const result = await amend('import', join(workDir, 'nope.csv'));
     expect(result.code).toBe(66);

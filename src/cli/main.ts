@@ -1,5 +1,7 @@
 import { once } from 'node:events';
 import {
+  accessSync,
+  constants,
   createReadStream,
   createWriteStream,
   existsSync,
@@ -8,6 +10,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, Option } from 'commander';
@@ -64,6 +67,26 @@ function exitWith(error: DomainError): never {
 }
 
 const unwrap = <T>(result: Result<T>): T => (result.ok ? result.value : exitWith(result.error));
+
+/**
+ * Refuses, before any work, an output file that could not be written at the end: a report built for minutes, or
+ * an import's rejected rows, would otherwise be lost to a typing slip in a folder name.
+ */
+function refuseUnwritable(path: string, option: string): void {
+  const folder = dirname(resolve(path));
+  const refuse = (why: string) => exitWith({ code: 'REQUEST.INVALID', message: `${option} ${path}: ${why}` });
+  if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+    refuse(`the folder ${folder} does not exist; create it, or give a path in another folder.`);
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) refuse('it is a folder; give a file name.');
+  try {
+    accessSync(existing ? path : folder, constants.W_OK);
+  } catch {
+    refuse(
+      `${existing ? 'the file' : `the folder ${folder}`} is not writable by this user; give another path.`,
+    );
+  }
+}
 
 const LINE_BREAK = /[\r\n]/;
 const LINE_BREAKS = /\r\n|\r|\n/g;
@@ -299,6 +322,7 @@ program
         code: 'IMPORT.FILE_INVALID',
         message: `Cannot read ${file}: no such file. Give the path of a CSV file.`,
       });
+    refuseUnwritable(options.errors ?? `${file}.errors.csv`, '--errors');
     return withRuntime({ isMigrating: true, isResealing: true }, async (runtime) => {
       const total = statSync(file).size;
       const input = createReadStream(file);
@@ -511,6 +535,8 @@ program
   )
   .action((options: { month: string; format: 'json' | 'csv' | 'pdf'; out?: string }) =>
     withRuntime({ isMigrating: true }, async (runtime) => {
+      const out = options.out ?? (options.format === 'pdf' ? `amend-report-${options.month}.pdf` : undefined);
+      if (out) refuseUnwritable(out, '--out');
       const report = await buildMonthlyReport(runtime, options.month);
       const body =
         options.format === 'pdf'
@@ -518,7 +544,6 @@ program
           : options.format === 'csv'
             ? stringify(monthlyReportRows(report))
             : `${JSON.stringify(report, null, 2)}\n`;
-      const out = options.out ?? (options.format === 'pdf' ? `amend-report-${options.month}.pdf` : undefined);
       if (out) {
         writeFileSync(out, body);
         process.stderr.write(`Wrote ${out}\n`);
