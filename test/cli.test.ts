@@ -452,6 +452,17 @@ describe('amend CLI', () => {
     expect(ignoring.code, ignoring.stderr).toBe(0);
     expect(ignoring.stdout).toContain('Read 1 rows: imported 1, rejected 0');
 
+    // A spreadsheet's trailing comma: a column with no name, which may hold no value.
+    const trailing = join(workDir, 'trailing.csv');
+    writeFileSync(
+      trailing,
+      'legal_name,email,\nAna Trailing,ana.trailing@example.com,\nBo Trailing,bo@example.com,VIP\n',
+    );
+    const kept = await amend('import', trailing);
+    expect(kept.code, kept.stderr).toBe(0);
+    expect(kept.stdout).toContain('Read 2 rows: imported 1, rejected 1');
+    expect(readFileSync(`${trailing}.errors.csv`, 'utf8')).toMatch(/^3,\(row\),ROW\.EXTRA_VALUES/m);
+
     const twice = join(workDir, 'twice.csv');
     writeFileSync(twice, 'legal_name,email,EMAIL\nAna Twice,a@example.com,b@example.com\n');
     const doubled = await amend('import', twice);
@@ -479,9 +490,7 @@ describe('amend CLI', () => {
     expect(result.stdout).toContain('Read 5 rows: imported 2, rejected 3');
     const report = readFileSync(`${file}.errors.csv`, 'utf8');
     // A blank line and a quoted value over two lines: problems name the line a reader sees each row start on.
-    expect(report).toMatch(
-      /^2,\(row\),ROW\.EXTRA_VALUES,This row has 1 value more than the header has columns/m,
-    );
+    expect(report).toMatch(/^2,\(row\),ROW\.EXTRA_VALUES,This row has 1 value under no named column/m);
     expect(report).toMatch(/^6,email,EMAIL\.SYNTAX/m);
     expect(report).toMatch(/^8,email,EMAIL\.SYNTAX/m);
   });

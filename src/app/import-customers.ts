@@ -14,8 +14,9 @@ export interface ImportRow {
   /** The row's values by column name. */
   readonly values: Readonly<Record<string, string | undefined>>;
   /**
-   * Values past the header's last column. Their columns are shifted (most often a comma in an unquoted value),
-   * so the row is refused whole rather than imported with values under the wrong columns.
+   * Values past the header's last column, or under a column with no name. Their columns are shifted (most often
+   * a comma in an unquoted value), so the row is refused whole rather than imported with values under the wrong
+   * columns.
    */
   readonly extraValues: number;
 }
@@ -85,11 +86,12 @@ export function importColumns(
       'IMPORT.FILE_INVALID',
       `The header row has no legal_name column. It must name: ${IMPORT_COLUMNS.join(', ')}.`,
     );
-  const unknown = names.filter((name) => !known.includes(name));
+  // A column with no name (a spreadsheet's trailing comma) is no column: a value under it is an extra value.
+  const unknown = names.filter((name) => name !== '' && !known.includes(name));
   if (unknown.length > 0 && !options.isIgnoringUnknown)
     return fail(
       'IMPORT.FILE_INVALID',
-      `The header row names columns Amend does not import: ${unknown.map((name) => (name === '' ? '(a blank name)' : name)).join(', ')}. Rename them to one of ${IMPORT_COLUMNS.join(', ')}, or pass --ignore-unknown-columns to leave their values out.`,
+      `The header row names columns Amend does not import: ${unknown.join(', ')}. Rename them to one of ${IMPORT_COLUMNS.join(', ')}, or pass --ignore-unknown-columns to leave their values out.`,
     );
   return ok(names);
 }
@@ -207,7 +209,7 @@ export function prepareImportBatch(
           line: row.line,
           column: '(row)',
           reason: 'ROW.EXTRA_VALUES',
-          message: `This row has ${row.extraValues} value${row.extraValues === 1 ? '' : 's'} more than the header has columns; put double quotes around a value that holds a comma.`,
+          message: `This row has ${row.extraValues} value${row.extraValues === 1 ? '' : 's'} under no named column; put double quotes around a value that holds a comma.`,
         },
       ]);
       continue;
