@@ -430,6 +430,29 @@ describe('amend CLI', () => {
     }
   });
 
+  it('refuses a damaged key file, naming it, rather than signing with what is left of it', async () => {
+    const saved = env;
+    const emptied = join(workDir, 'emptied-link.key');
+    writeFileSync(emptied, '');
+    const garbled = join(workDir, 'garbled-signing-key.pem');
+    writeFileSync(garbled, '-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n');
+    try {
+      env = { ...saved, AMEND_LINK_SIGNING_KEY_FILE: emptied };
+      const empty = await amend('audit', 'verify');
+      expect(empty.code, empty.stderr).toBe(78);
+      expect(empty.stderr).toContain(
+        `The key file ${emptied} does not hold a 32-byte key in base64 (it holds 0 bytes)`,
+      );
+      env = { ...saved, AMEND_AUDIT_SIGNING_KEY_FILE: garbled };
+      const pem = await amend('audit', 'verify');
+      expect(pem.code, pem.stderr).toBe(78);
+      expect(pem.stderr).toContain(`Cannot use the key file ${garbled}`);
+      expect(pem.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      env = saved;
+    }
+  });
+
   it('refuses invalid configuration naming the variable', async () => {
     const saved = env;
     env = { ...env, PORT: 'eighty' };

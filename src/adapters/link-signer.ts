@@ -21,9 +21,21 @@ export function createLinkSigner(key: Buffer): LinkSigner {
   };
 }
 
-/** Reads a 32-byte secret key file (links, codes, documents), creating it (random, mode 0600) on first use. */
+/**
+ * Reads a 32-byte secret key file (links, codes, documents), creating it (random, mode 0600) on first use. A file
+ * that does not hold 32 bytes of base64 (emptied, truncated, edited) is refused: read as it is, an empty key
+ * would sign links anyone could forge.
+ */
 export function loadOrCreateSecretKey(path: string): Buffer {
-  if (existsSync(path)) return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  if (existsSync(path)) {
+    const text = readFileSync(path, 'utf8').trim();
+    const key = Buffer.from(text, 'base64');
+    if (key.length !== 32 || key.toString('base64') !== text)
+      throw new Error(
+        `The key file ${path} does not hold a 32-byte key in base64 (it holds ${key.length} bytes). Restore it from a backup; a new key would invalidate what the old one signed or sealed.`,
+      );
+    return key;
+  }
   mkdirSync(dirname(path), { recursive: true });
   const key = randomBytes(32);
   writeFileSync(path, key.toString('base64'), { mode: 0o600 });

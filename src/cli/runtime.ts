@@ -112,6 +112,20 @@ export function databaseFault(error: unknown, config: Pick<Config, 'databaseUrl'
   return null;
 }
 
+/** Loads a key file, or fails naming it: a damaged key is restored from a backup, never silently replaced. */
+function readKey<T>(file: string, load: (file: string) => T): T {
+  try {
+    return load(file);
+  } catch (error) {
+    const message = (error as Error).message;
+    throw new Error(
+      message.includes(file)
+        ? message
+        : `Cannot use the key file ${file} (${message}); restore it from a backup.`,
+    );
+  }
+}
+
 export async function openRuntime(
   config: Config,
   options: {
@@ -146,7 +160,18 @@ export async function openRuntime(
       `Cannot open ${where}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  const signer = createAuditSigner(loadOrCreateSigningKey(config.signingKeyFile));
+  let keys: { signer: ReturnType<typeof createAuditSigner>; link: Buffer; document: Buffer };
+  try {
+    keys = {
+      signer: readKey(config.signingKeyFile, (file) => createAuditSigner(loadOrCreateSigningKey(file))),
+      link: readKey(config.linkKeyFile, loadOrCreateSecretKey),
+      document: readKey(config.documentKeyFile, loadOrCreateSecretKey),
+    };
+  } catch (error) {
+    await database.close();
+    return fail('CONFIG.INVALID', (error as Error).message);
+  }
+  const { signer } = keys;
   let cipher: FieldCipher;
   try {
     cipher = config.dataKeys
@@ -162,7 +187,7 @@ export async function openRuntime(
   const smtp = config.smtpUrl
     ? (await import('../adapters/mail/smtp-mailer.ts')).createSmtpMailer(config.smtpUrl, config.mailFrom)
     : null;
-  const linkKey = loadOrCreateSecretKey(config.linkKeyFile);
+  const linkKey = keys.link;
   return ok({
     config,
     database,
@@ -183,7 +208,7 @@ export async function openRuntime(
     },
     codes: createOneTimeCodes(linkKey),
     answers: argon2AnswerHasher,
-    documents: createDocumentCipher(loadOrCreateSecretKey(config.documentKeyFile)),
+    documents: createDocumentCipher(keys.document),
     // A payment provider's vault plugs in here (the Vault port); until then, the development vault.
     vault: createDevelopmentVault({ store, clock: systemClock }),
     sms: config.smsGateway
