@@ -460,6 +460,12 @@ describe('amend CLI', () => {
     env = saved;
     expect(result.code).toBe(78);
     expect(result.stderr).toContain('PORT');
+
+    env = { ...saved, AMEND_TRUST_PROXY: '10.0.0.0/8, proxy.internal' };
+    const proxy = await amend('migrate');
+    env = saved;
+    expect(proxy.code).toBe(78);
+    expect(proxy.stderr).toContain('AMEND_TRUST_PROXY: "proxy.internal" is not an address or CIDR range');
   });
 
   it('refuses a header naming a column it does not import, unless told to leave it out, before reading a row', async () => {

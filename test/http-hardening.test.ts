@@ -169,6 +169,34 @@ describe('answers to requests that miss', () => {
   });
 });
 
+describe('behind a reverse proxy', () => {
+  it('takes the client address from X-Forwarded-For only when the proxies are named, and only from them', async () => {
+    const integration = await app.addIntegration();
+    const submit = async (server: Awaited<ReturnType<typeof buildServer>>, remoteAddress: string) => {
+      const customer = await app.addCustomer();
+      const response = await server.inject({
+        method: 'POST',
+        url: '/api/v1/change-requests',
+        remoteAddress,
+        headers: { authorization: `Bearer ${integration.apiKey}`, 'x-forwarded-for': '203.0.113.7' },
+        payload: {
+          customerId: customer.id,
+          changes: [{ field: 'preferredName', value: 'Proxied' }],
+          confirmSubmittedValues: true,
+        },
+      });
+      expect(response.statusCode, response.body).toBe(201);
+      return (await app.store.findChangeRequest(response.json().id))!.source.ip;
+    };
+    const behindProxy = await buildServer(app.deps, { trustProxy: ['10.0.0.0/8'] });
+    expect(await submit(behindProxy, '10.1.2.3')).toBe('203.0.113.7');
+    // A client that is not one of the proxies cannot claim another address.
+    expect(await submit(behindProxy, '198.51.100.9')).toBe('198.51.100.9');
+    // By default nobody is believed.
+    expect(await submit(app.server, '10.1.2.3')).toBe('10.1.2.3');
+  });
+});
+
 describe('limits on submitting changes', () => {
   it('limits submissions per customer, whoever sends them, and per address', async () => {
     const server = await buildServer({

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { type DataKeyFile, DataKeyFileSchema } from '../adapters/field-cipher.ts';
@@ -48,6 +49,27 @@ const ConfigSchema = z.object({
     .pipe(DataKeyFileSchema)
     .optional(),
   AMEND_SECURE_COOKIES: z.enum(['auto', 'always']).default('auto'),
+  AMEND_TRUST_PROXY: z
+    .string()
+    .transform((text, context): string[] => {
+      const addresses = text.split(',').map((address) => address.trim());
+      for (const address of addresses) {
+        const [ip, bits, ...rest] = address.split('/');
+        const family = isIP(ip ?? '');
+        const maxBits = family === 6 ? 128 : 32;
+        if (
+          !family ||
+          rest.length > 0 ||
+          (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))
+        )
+          context.addIssue({
+            code: 'custom',
+            message: `"${address}" is not an address or CIDR range: give the proxies' addresses or ranges, e.g. 127.0.0.1,10.0.0.0/8.`,
+          });
+      }
+      return addresses;
+    })
+    .optional(),
   AMEND_WORKER_LEASE_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(60_000),
   AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS: z.coerce.number().int().min(1).default(600),
   AMEND_SUBMISSIONS_PER_HOUR_PER_CUSTOMER: z.coerce.number().int().min(1).default(30),
@@ -80,6 +102,11 @@ export interface Config {
   readonly dataKeysFile: string;
   /** `always` marks the staff session cookie Secure even behind a proxy that speaks HTTP to Amend. */
   readonly secureCookies: 'auto' | 'always';
+  /**
+   * The reverse proxies whose X-Forwarded-For/-Proto to believe (addresses or CIDR ranges); none by default, so
+   * a client cannot claim another address.
+   */
+  readonly trustProxy: string[] | false;
   readonly submissionLimits: { perMinutePerAddress: number; perHourPerCustomer: number };
   /** How long a worker holds a claimed outbox row; a crashed worker's rows are taken over after this. */
   readonly workerLeaseMs: number;
@@ -120,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Result<Config>
     dataKeys: values.AMEND_DATA_KEYS ?? null,
     dataKeysFile: values.AMEND_DATA_KEYS_FILE ?? join(values.AMEND_DATA_DIR, 'keys', 'data-keys.json'),
     secureCookies: values.AMEND_SECURE_COOKIES,
+    trustProxy: values.AMEND_TRUST_PROXY ?? false,
     workerLeaseMs: values.AMEND_WORKER_LEASE_MS,
     submissionLimits: {
       perMinutePerAddress: values.AMEND_SUBMISSIONS_PER_MINUTE_PER_ADDRESS,

@@ -113,6 +113,7 @@ export async function runProcess(
       },
       {
         logger: loggerOptions(config.logLevel),
+        trustProxy: config.trustProxy,
       },
     );
     await server.listen({ host: config.host, port: config.port });

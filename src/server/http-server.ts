@@ -35,6 +35,12 @@ const BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ServerOptions {
   readonly logger?: FastifyServerOptions['logger'];
+  /**
+   * Reverse proxies to believe about the client's address and scheme (X-Forwarded-For/-Proto): the address
+   * goes into the audit trail, the anomaly rules' sources and the per-address limits, which behind a proxy
+   * would otherwise all see the proxy.
+   */
+  readonly trustProxy?: string[] | false;
 }
 
 /**
@@ -49,6 +55,7 @@ export async function buildServer(deps: ServerDeps, options: ServerOptions = {})
     requestIdHeader: false,
     ajv: { customOptions: { coerceTypes: false } },
     clientErrorHandler: answerClientError,
+    trustProxy: options.trustProxy ?? false,
     // Fastify waits for a request body forever by default; served without a proxy in front, a client trickling
     // one byte a minute would hold a connection open. Two minutes carries a 10 MB document over a slow link.
     requestTimeout: 120_000,
