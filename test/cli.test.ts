@@ -416,7 +416,12 @@ describe('amend CLI', () => {
     );
     const saved = env;
     try {
-      env = { ...serving, PORT: String(port) };
+      // The CLI's own database and keys, with connected systems to serve.
+      env = {
+        ...saved,
+        AMEND_CONNECTED_SYSTEMS_FILE: serving.AMEND_CONNECTED_SYSTEMS_FILE,
+        PORT: String(port),
+      };
       const result = await amend('serve');
       expect(result.code, result.stderr).toBe(78);
       expect(result.stderr).toContain(
