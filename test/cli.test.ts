@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -453,6 +454,30 @@ describe('amend CLI', () => {
       expect(pem.code, pem.stderr).toBe(78);
       expect(pem.stderr).toContain(`Cannot use the key file ${garbled}`);
       expect(pem.stderr).not.toMatch(/\n\s+at /);
+
+      // Another server's data keys: the customers here were sealed under keys this file does not hold.
+      const otherKeys = join(workDir, 'other-data-keys.json');
+      env = { ...saved, AMEND_DATA_KEYS_FILE: otherKeys };
+      const file = join(workDir, 'other-keys.csv');
+      writeFileSync(file, 'legal_name\nAna Keys\n');
+      const sealed = await amend('import', file);
+      expect(sealed.code, sealed.stderr).toBe(78);
+      expect(sealed.stderr).toMatch(
+        new RegExp(`holds values sealed with data key "k\\d+", which ${otherKeys} does not hold`),
+      );
+
+      // Another server's own keys file, which named its first key as this one's is named.
+      const { current } = JSON.parse(readFileSync(join(workDir, 'data-keys.json'), 'utf8'));
+      const random = () => randomBytes(32).toString('base64');
+      writeFileSync(
+        otherKeys,
+        JSON.stringify({ current, keys: { [current]: random() }, blindIndexKey: random() }),
+      );
+      const sameName = await amend('import', file);
+      expect(sameName.code, sameName.stderr).toBe(78);
+      expect(sameName.stderr).toContain(
+        `holds values sealed with data key "${current}", which ${otherKeys} holds a different key under that name`,
+      );
     } finally {
       env = saved;
     }

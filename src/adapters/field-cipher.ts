@@ -19,6 +19,23 @@ export const DataKeyFileSchema = z.strictObject({
 });
 export type DataKeyFile = z.infer<typeof DataKeyFileSchema>;
 
+/**
+ * A value this process's data keys cannot open: sealed under a key id they do not hold (a key removed), or under
+ * another key of the same id (another server's own keys file) or altered since.
+ */
+export class DataKeyMissing extends Error {
+  constructor(
+    readonly keyId: string,
+    readonly isIdKnown = false,
+  ) {
+    super(
+      isIdKnown
+        ? `Sealed with a data key "${keyId}" other than this process's "${keyId}", or altered since.`
+        : `Sealed with data key "${keyId}", which the data keys file no longer holds.`,
+    );
+  }
+}
+
 const IV_BYTES = 12;
 const IVS_PER_FILL = 1024;
 
@@ -68,14 +85,16 @@ export function createFieldCipher(keyFile: DataKeyFile): FieldCipher {
       if (version !== 'v1' || !keyId || !iv || ciphertext === undefined || !tag || rest.length > 0)
         throw new Error('Not a sealed value.');
       const key = keys.get(keyId);
-      if (!key) throw new Error(`Sealed with data key "${keyId}", which the data keys file no longer holds.`);
+      if (!key) throw new DataKeyMissing(keyId);
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
       decipher.setAAD(Buffer.from(owner, 'utf8'));
       decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-      return Buffer.concat([
-        decipher.update(Buffer.from(ciphertext, 'base64url')),
-        decipher.final(),
-      ]).toString('utf8');
+      const opened = decipher.update(Buffer.from(ciphertext, 'base64url'));
+      try {
+        return Buffer.concat([opened, decipher.final()]).toString('utf8');
+      } catch {
+        throw new DataKeyMissing(keyId, true);
+      }
     },
     keyIdOf: (sealed) => sealed.split('.')[1] ?? '',
     hasKey: (keyId) => keys.has(keyId),

@@ -276,6 +276,8 @@ export interface Store {
     phone?: string | undefined;
   }): Promise<Page<Customer>>;
   countCustomers(): Promise<number>;
+  /** A customer sealed under data key `keyId`, if any: opening it proves this process holds the same key. */
+  anyCustomerSealedUnder(keyId: string): Promise<Customer | null>;
 
   findChangeRequest(id: string): Promise<ChangeRequest | null>;
   lockChangeRequest(id: string): Promise<ChangeRequest | null>;

@@ -2,7 +2,7 @@ import { argon2AnswerHasher } from '../adapters/answer-hasher.ts';
 import { createAuditSigner, loadOrCreateSigningKey, sha256Hex } from '../adapters/audit-signer.ts';
 import { calendarsFor } from '../adapters/calendars.ts';
 import { createDocumentCipher } from '../adapters/document-cipher.ts';
-import { createFieldCipher, createFileFieldCipher } from '../adapters/field-cipher.ts';
+import { createFieldCipher, createFileFieldCipher, DataKeyMissing } from '../adapters/field-cipher.ts';
 import { createLinkSigner, loadOrCreateSecretKey } from '../adapters/link-signer.ts';
 import { createMailCatcher } from '../adapters/mail/mail-catcher.ts';
 import { createOneTimeCodes } from '../adapters/one-time-codes.ts';
@@ -182,7 +182,20 @@ export async function openRuntime(
     return fail('CONFIG.INVALID', (error as Error).message);
   }
   const store = createStore(database.db, sha256Hex, cipher);
-  if (options.isResealing) await resealAll(store, 'customer', () => {});
+  if (options.isResealing)
+    try {
+      // A process given its own keys file (a second server started without the first's) would name its key as
+      // the first did and seal new customers under a key nobody else holds: one customer opened proves the key.
+      await store.anyCustomerSealedUnder(cipher.currentKeyId);
+      await resealAll(store, 'customer', () => {});
+    } catch (error) {
+      if (!(error instanceof DataKeyMissing)) throw error;
+      await database.close();
+      return fail(
+        'CONFIG.INVALID',
+        `The database holds values sealed with data key "${error.keyId}", which ${config.dataKeys ? 'AMEND_DATA_KEYS' : config.dataKeysFile} ${error.isIdKnown ? 'holds a different key under that name' : 'does not hold'}: give this process the data keys the others use (the same file, or AMEND_DATA_KEYS).`,
+      );
+    }
   // nodemailer loads only where mail goes out through SMTP.
   const smtp = config.smtpUrl
     ? (await import('../adapters/mail/smtp-mailer.ts')).createSmtpMailer(config.smtpUrl, config.mailFrom)

@@ -53,6 +53,15 @@ export function createStore(
       return { items: page.customers, nextCursor: page.nextCursor };
     },
     countCustomers: () => customers.countCustomers(db),
+    anyCustomerSealedUnder: async (keyId) => {
+      const row = await db
+        .selectFrom('customer')
+        .selectAll()
+        .where('key_id', '=', keyId)
+        .limit(1)
+        .executeTakeFirst();
+      return row ? customers.customerFromRow(row, cipher) : null;
+    },
 
     findChangeRequest: (id) => changeRequests.findChangeRequest(db, cipher, id),
     lockChangeRequest: (id) => changeRequests.lockChangeRequest(db, cipher, id),
