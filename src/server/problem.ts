@@ -8,22 +8,27 @@ import type { DomainError } from '../core/result.ts';
 
 const PROBLEM_TYPE_BASE = 'https://amend.dev/problems/';
 
-/** Sends a domain error as RFC 9457 problem+json. Context keys travel as extension members. */
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: DomainError): FastifyReply {
+/** A domain error as an RFC 9457 problem document. Context keys travel as extension members. */
+function problemDocument(error: DomainError, instance: string) {
   const spec = ERROR_CATALOGUE[error.code];
   const { code, message, ...context } = error;
+  return {
+    type: `${PROBLEM_TYPE_BASE}${code}`,
+    title: spec.title,
+    status: spec.status,
+    detail: message,
+    code,
+    instance,
+    ...context,
+  };
+}
+
+/** Sends a domain error as problem+json. */
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: DomainError): FastifyReply {
   return reply
-    .code(spec.status)
+    .code(ERROR_CATALOGUE[error.code].status)
     .type('application/problem+json')
-    .send({
-      type: `${PROBLEM_TYPE_BASE}${code}`,
-      title: spec.title,
-      status: spec.status,
-      detail: message,
-      code,
-      instance: request.id,
-      ...context,
-    });
+    .send(problemDocument(error, request.id));
 }
 
 const problem = (code: ErrorCode, message: string, context: Record<string, unknown> = {}): DomainError => ({
@@ -75,19 +80,12 @@ const CLIENT_ERRORS: Readonly<Record<string, { code: ErrorCode; message: string 
 export function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   // A reset connection has no one to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const { code, message } = CLIENT_ERRORS[error.code ?? ''] ?? {
+  const problem = CLIENT_ERRORS[error.code ?? ''] ?? {
     code: 'REQUEST.INVALID',
     message: 'The request is not valid HTTP/1.1; check the request line, headers and body framing.',
   };
-  const { status, title } = ERROR_CATALOGUE[code];
-  const body = JSON.stringify({
-    type: `${PROBLEM_TYPE_BASE}${code}`,
-    title,
-    status,
-    detail: message,
-    code,
-    instance: randomUUID(),
-  });
+  const { status } = ERROR_CATALOGUE[problem.code];
+  const body = JSON.stringify(problemDocument(problem, randomUUID()));
   if (socket.writable)
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
