@@ -9,9 +9,14 @@ import { sql } from 'kysely';
 import { openDatabase } from '../src/store/database.ts';
 
 const LOAD_SECONDS = Number(process.env.BENCH_PROPAGATION_SECONDS ?? 20);
+/** A fixed rate in place of half the peak, to find where delivery stops keeping up. */
+const FIXED_RATE = process.env.BENCH_PROPAGATION_PER_SECOND
+  ? Number(process.env.BENCH_PROPAGATION_PER_SECOND)
+  : null;
 /** Open-loop load may not pile up without bound: past this many requests in flight, the schedule slips. */
 const MAX_IN_FLIGHT = 64;
 const DRAIN_TIMEOUT_MS = 180_000;
+const DRAIN_POLL_MS = 200;
 
 export interface PropagationRun {
   readonly engine: string;
@@ -19,6 +24,8 @@ export interface PropagationRun {
   /** Messages the worker cleared from the apply stage's backlog, and how fast. */
   readonly backlog: number;
   readonly backlogPerSecond: number;
+  /** The delivering process's CPU per message while it drained the backlog (nothing else to do), in ms. */
+  readonly backlogCpuMsPerMessage: number | null;
   readonly targetPerSecond: number;
   readonly appliedPerSecond: number;
   readonly changes: number;
@@ -35,6 +42,11 @@ export interface PropagationRun {
   /** Resident memory of the delivering process (the worker, or the server with its worker) as the load ended. */
   readonly delivererRssMb: number | null;
   readonly delivererPeakRssMb: number | null;
+  /**
+   * The delivering process's CPU per change under the load, in ms: with the worker in the server, the apply's
+   * and the delivery's together, which is what one thread must fit into a second.
+   */
+  readonly delivererCpuMsPerChange: number | null;
 }
 
 export interface PropagationSetup {
@@ -50,6 +62,8 @@ export interface PropagationSetup {
   readonly beforeReading?: () => Promise<void>;
   /** The delivering process's resident memory now and at its peak, in MB. */
   readonly delivererMemory: () => { rss: number | null; peak: number | null };
+  /** The delivering process's CPU time so far, in ms. */
+  readonly delivererCpuMs: () => number | null;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -72,14 +86,21 @@ async function drain(base: string): Promise<{ ms: number; depthAtStart: number }
   for (let depth = depthAtStart; depth > 0; depth = await outboxDepth(base)) {
     if (performance.now() - started > DRAIN_TIMEOUT_MS)
       throw new Error(`the outbox still holds ${depth} messages after ${DRAIN_TIMEOUT_MS / 1000} s`);
-    await sleep(50);
+    // /metrics counts in the database, which on PGlite is the worker's thread: polled every 50 ms it took a
+    // sixth of that thread and slowed the drain it was timing.
+    await sleep(DRAIN_POLL_MS);
   }
   return { ms: Math.round(performance.now() - started), depthAtStart };
 }
 
+const perItem = (before: number | null, after: number | null, items: number) =>
+  before === null || after === null || items === 0 ? null : +((after - before) / items).toFixed(2);
+
 export async function benchPropagation(setup: PropagationSetup): Promise<PropagationRun> {
+  const cpuBeforeBacklog = setup.delivererCpuMs();
   const backlog = await drain(setup.base);
-  const targetPerSecond = Math.max(1, Math.round(setup.peakPerSecond / 2));
+  const cpuAfterBacklog = setup.delivererCpuMs();
+  const targetPerSecond = FIXED_RATE ?? Math.max(1, Math.round(setup.peakPerSecond / 2));
   const windowStart = new Date();
   const depths: number[] = [];
   let applied = 0;
@@ -115,6 +136,7 @@ export async function benchPropagation(setup: PropagationSetup): Promise<Propaga
   if (failures > 0)
     console.error(`${failures} submissions refused during the propagation load: ${firstFailure}`);
   const afterLoad = await drain(setup.base);
+  const cpuAfterLoad = setup.delivererCpuMs();
   await setup.beforeReading?.();
 
   const opened = await openDatabase(setup.database);
@@ -131,6 +153,7 @@ export async function benchPropagation(setup: PropagationSetup): Promise<Propaga
       deployment: setup.deployment,
       backlog: backlog.depthAtStart,
       backlogPerSecond: backlog.ms === 0 ? 0 : Math.round((backlog.depthAtStart * 1000) / backlog.ms),
+      backlogCpuMsPerMessage: perItem(cpuBeforeBacklog, cpuAfterBacklog, backlog.depthAtStart),
       targetPerSecond,
       appliedPerSecond: Math.round(applied / LOAD_SECONDS),
       changes: rows.length,
@@ -145,6 +168,7 @@ export async function benchPropagation(setup: PropagationSetup): Promise<Propaga
       lagMaxMs: Math.round(lags.at(-1) ?? 0),
       delivererRssMb: memory.rss,
       delivererPeakRssMb: memory.peak,
+      delivererCpuMsPerChange: perItem(cpuAfterBacklog, cpuAfterLoad, rows.length),
     };
   } finally {
     await opened.close();
@@ -155,11 +179,11 @@ export function propagationTable(runs: readonly PropagationRun[]): string {
   return [
     `Propagation to three loopback connected systems, ${LOAD_SECONDS} s of open-loop load at half the peak apply rate (targets: depth bounded, p99 lag commit → all acknowledged ≤ 500 ms)`,
     '',
-    '| engine | deployment | backlog drained | drain per second | target per second | applied per second | changes | refused | messages | max depth | mean depth first third | mean depth last third | drained after load ms | lag p50 ms | lag p99 ms | lag max ms | deliverer RSS MB | deliverer peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    '| engine | deployment | backlog drained | drain per second | drain CPU ms a message | target per second | applied per second | changes | refused | messages | max depth | mean depth first third | mean depth last third | drained after load ms | lag p50 ms | lag p99 ms | lag max ms | deliverer RSS MB | deliverer peak RSS MB | deliverer CPU ms a change |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map(
       (r) =>
-        `| ${r.engine} | ${r.deployment} | ${r.backlog} | ${r.backlogPerSecond} | ${r.targetPerSecond} | ${r.appliedPerSecond} | ${r.changes} | ${r.refused} | ${r.messages} | ${r.maxDepth} | ${r.depthFirstThird} | ${r.depthLastThird} | ${r.drainAfterLoadMs} | ${r.lagP50Ms} | ${r.lagP99Ms} | ${r.lagMaxMs} | ${r.delivererRssMb} | ${r.delivererPeakRssMb} |`,
+        `| ${r.engine} | ${r.deployment} | ${r.backlog} | ${r.backlogPerSecond} | ${r.backlogCpuMsPerMessage ?? ''} | ${r.targetPerSecond} | ${r.appliedPerSecond} | ${r.changes} | ${r.refused} | ${r.messages} | ${r.maxDepth} | ${r.depthFirstThird} | ${r.depthLastThird} | ${r.drainAfterLoadMs} | ${r.lagP50Ms} | ${r.lagP99Ms} | ${r.lagMaxMs} | ${r.delivererRssMb} | ${r.delivererPeakRssMb} | ${r.delivererCpuMsPerChange ?? ''} |`,
     ),
   ].join('\n');
 }

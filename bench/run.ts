@@ -39,6 +39,8 @@ interface Run {
   /** The server process's resident memory after the run, and its peak. */
   serverRssMb: number | null;
   serverPeakRssMb: number | null;
+  /** The server process's CPU time (user + system) per request over the run, in ms. */
+  serverCpuMsPerRequest: number | null;
 }
 
 const bulkRuns: BulkRun[] = [];
@@ -111,6 +113,21 @@ function summarise(samples: readonly Sample[]) {
 /** Runs `work` from `concurrency` loops for the run's duration; answers throughput and latency. */
 const load = async (concurrency: number, work: () => Promise<void>) =>
   summarise([await sample(concurrency, work, SECONDS_PER_RUN)]);
+
+/**
+ * CPU time (user + system) a process has used, in ms, from /proc: per request or per change it is steadier
+ * than a rate on this shared machine, and says where one thread's budget goes.
+ */
+function cpuMsOf(pid: number): number | null {
+  try {
+    // Fields 14 and 15 (utime, stime) follow the parenthesised command name, which may hold spaces.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+const CLOCK_TICKS = 100;
 
 /** VmRSS and VmHWM (peak) of a process, in MB, from /proc. */
 function memoryOf(pid: number): { rss: number | null; peak: number | null } {
@@ -248,8 +265,15 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
       : null;
     try {
       const limit = twin ? await rawTransaction(twin.url) : null;
+      // The server's CPU from the start of a row's measurement (it is idle between rows and while the raw
+      // rounds run), so per request it is the HTTP apply's own.
+      let cpuAtStart = cpuMsOf(server.pid!);
       const httpRun = (concurrency: number, result: ReturnType<typeof summarise>) => {
         const memory = memoryOf(server.pid!);
+        const cpu = cpuMsOf(server.pid!);
+        const serverCpuMsPerRequest =
+          cpu === null || cpuAtStart === null ? null : +((cpu - cpuAtStart) / result.requests).toFixed(2);
+        cpuAtStart = cpu;
         runs.push({
           engine,
           what: 'HTTP apply (change + audit + outbox)',
@@ -257,12 +281,14 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
           ...result,
           serverRssMb: memory.rss,
           serverPeakRssMb: memory.peak,
+          serverCpuMsPerRequest,
         });
         console.error(
-          `${engine} HTTP c=${concurrency}: ${result.perSecond}/s p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms, server RSS ${memory.rss} MB (peak ${memory.peak})`,
+          `${engine} HTTP c=${concurrency}: ${result.perSecond}/s p50 ${result.p50Ms} ms p99 ${result.p99Ms} ms, server RSS ${memory.rss} MB (peak ${memory.peak}), server CPU ${serverCpuMsPerRequest} ms a request`,
         );
       };
       httpRun(1, await load(1, apply));
+      cpuAtStart = cpuMsOf(server.pid!);
       if (limit) {
         // The ratio's two sides in alternating rounds, each side first in turn, so a slow minute on this shared
         // machine slows both: measured one after the other, the ratio moved by a fifth between runs.
@@ -291,8 +317,10 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
           ...result,
           serverRssMb: null,
           serverPeakRssMb: null,
+          serverCpuMsPerRequest: null,
         });
       } else httpRun(8, await load(8, apply));
+      cpuAtStart = cpuMsOf(server.pid!);
       httpRun(32, await load(32, apply));
       await limit?.close();
       if (twin) {
@@ -318,6 +346,7 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
             peakPerSecond,
             database: { url: database.url },
             delivererMemory: () => memoryOf(worker.pid!),
+            delivererCpuMs: () => cpuMsOf(worker.pid!),
           }),
         );
       } finally {
@@ -337,6 +366,7 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
           database: { dataDir: env.AMEND_DATA_DIR },
           beforeReading: () => stopAmend(server),
           delivererMemory: () => memoryOf(server.pid!),
+          delivererCpuMs: () => cpuMsOf(server.pid!),
         }),
       );
     }
@@ -556,6 +586,7 @@ async function pgbenchInsertOnly(url: string): Promise<Run | null> {
       p99Ms: Number.NaN,
       serverRssMb: null,
       serverPeakRssMb: null,
+      serverCpuMsPerRequest: null,
     };
   } catch (error) {
     console.error(`pgbench skipped: ${(error as Error).message.split('\n')[0]}`);
@@ -589,11 +620,11 @@ const cell = (value: number | null) => (value === null || Number.isNaN(value) ? 
 const table = [
   `Apply benchmark, ${SECONDS_PER_RUN} s per row (PostgreSQL's HTTP row at 8 clients and its raw-SQL limit: ${RATIO_ROUNDS} alternating rounds of ${SECONDS_PER_RUN / 2} s each), ${new Date().toISOString()} (${process.version}, loopback; server in its own process)`,
   '',
-  '| engine | what | concurrency | requests | per second | p50 ms | p99 ms | server RSS MB | server peak RSS MB |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| engine | what | concurrency | requests | per second | p50 ms | p99 ms | server RSS MB | server peak RSS MB | server CPU ms a request |',
+  '|---|---|---|---|---|---|---|---|---|---|',
   ...runs.map(
     (r) =>
-      `| ${r.engine} | ${r.what} | ${r.concurrency} | ${r.requests} | ${r.perSecond} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.serverRssMb)} | ${cell(r.serverPeakRssMb)} |`,
+      `| ${r.engine} | ${r.what} | ${r.concurrency} | ${r.requests} | ${r.perSecond} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${cell(r.serverRssMb)} | ${cell(r.serverPeakRssMb)} | ${cell(r.serverCpuMsPerRequest)} |`,
   ),
   '',
   ratio === null

@@ -1,7 +1,7 @@
 import { type JetStreamClient, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ClaimedOutboxMessage, ConnectedSystem, DeliveryResult } from '../../../app/ports.ts';
-import { readBackOverHttp } from '../webhook/webhook-connector.ts';
+import { connectedSystemPool, readBackOverHttp } from '../webhook/webhook-connector.ts';
 
 export interface NatsSystemConfig {
   readonly id: string;
@@ -42,6 +42,7 @@ export function createNatsConnector(config: NatsSystemConfig): ConnectedSystem {
     return connection;
   };
   const { readBackUrl } = config;
+  const readBackPool = connectedSystemPool(config.timeoutMs);
   return {
     id: config.id,
     kind: 'nats',
@@ -71,11 +72,13 @@ export function createNatsConnector(config: NatsSystemConfig): ConnectedSystem {
               readBackUrl,
               config.readBackSecret ?? '',
               customerId,
+              readBackPool,
               config.timeoutMs,
             ),
         }
       : {}),
     async close() {
+      await readBackPool.close();
       if (connection) await (await connection.catch(() => null))?.nc.drain().catch(() => {});
     },
   };

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { Agent, type Dispatcher, errors, request } from 'undici';
 import type {
   ClaimedOutboxMessage,
   ConnectedSystem,
@@ -28,6 +29,19 @@ export function signWebhook(secret: string, timestampSeconds: number, body: stri
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 425, 429]);
 
 /**
+ * The connection pool a connected system's requests share. undici's `request` rather than `fetch`: fetch's web
+ * streams, request cloning and abort plumbing were a tenth of the embedded server's CPU under propagation load.
+ * Each request still carries its own deadline (`AbortSignal.timeout`): undici's header and body timeouts tick
+ * in whole seconds, so 300 ms of them waited a second.
+ */
+export function connectedSystemPool(timeoutMs: number): Dispatcher {
+  return new Agent({ connect: { timeout: timeoutMs } });
+}
+
+const isTimeout = (error: unknown) =>
+  (error instanceof Error && error.name === 'TimeoutError') || error instanceof errors.ConnectTimeoutError;
+
+/**
  * Reads `{ fields: {...} }` (or a bare object of fields) from a read-back URL, signed like a delivery with an
  * empty body. Shared by every connector whose system offers an HTTP read-back.
  */
@@ -36,25 +50,31 @@ export async function readBackOverHttp(
   urlTemplate: string,
   secret: string,
   customerId: string,
+  pool: Dispatcher,
   timeoutMs: number,
 ): Promise<ReadBackResult> {
   try {
-    const response = await fetch(urlTemplate.replaceAll('{customerId}', encodeURIComponent(customerId)), {
+    const response = await request(urlTemplate.replaceAll('{customerId}', encodeURIComponent(customerId)), {
+      dispatcher: pool,
+      signal: AbortSignal.timeout(timeoutMs),
       headers: {
         accept: 'application/json',
         'amend-signature': signWebhook(secret, Math.floor(Date.now() / 1000), ''),
       },
-      signal: AbortSignal.timeout(timeoutMs),
     });
-    if (response.status === 404) {
-      await response.body?.cancel().catch(() => {});
+    if (response.statusCode === 404) {
+      await response.body.dump();
       return { ok: true, values: null };
     }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => {});
-      return { ok: false, error: `${system}: read-back answered HTTP ${response.status}` };
+    if (response.statusCode < 200 || response.statusCode >= 300) {
+      await response.body.dump();
+      return { ok: false, error: `${system}: read-back answered HTTP ${response.statusCode}` };
     }
-    const body = (await response.json()) as { fields?: Record<string, unknown> } & Record<string, unknown>;
+    const body = (await response.body.json()) as { fields?: Record<string, unknown> } & Record<
+      string,
+      unknown
+    >;
+    if (body === null || typeof body !== 'object') return { ok: false, error: `${system}: read-back failed` };
     return { ok: true, values: body.fields && typeof body.fields === 'object' ? body.fields : body };
   } catch {
     return { ok: false, error: `${system}: read-back failed` };
@@ -64,6 +84,7 @@ export async function readBackOverHttp(
 /** Pushes a change as a signed JSON POST. 2xx is delivered; the idempotency key lets the receiver dedupe retries. */
 export function createWebhookConnector(config: WebhookSystemConfig): ConnectedSystem {
   const { readBackUrl } = config;
+  const pool = connectedSystemPool(config.timeoutMs);
   return {
     id: config.id,
     kind: 'webhook',
@@ -71,9 +92,11 @@ export function createWebhookConnector(config: WebhookSystemConfig): ConnectedSy
     async deliver(message: ClaimedOutboxMessage): Promise<DeliveryResult> {
       const body = JSON.stringify({ ...message.payload, system: config.id });
       const timestamp = Math.floor(Date.now() / 1000);
-      let response: Response;
+      let status: number;
       try {
-        response = await fetch(config.url, {
+        const response = await request(config.url, {
+          dispatcher: pool,
+          signal: AbortSignal.timeout(config.timeoutMs),
           method: 'POST',
           headers: {
             'content-type': 'application/json',
@@ -82,26 +105,23 @@ export function createWebhookConnector(config: WebhookSystemConfig): ConnectedSy
             'amend-sequence': String(message.sequence),
           },
           body,
-          signal: AbortSignal.timeout(config.timeoutMs),
         });
+        status = response.statusCode;
+        await response.body.dump();
       } catch (error) {
-        const reason =
-          error instanceof Error && error.name === 'TimeoutError'
-            ? `no answer within ${config.timeoutMs} ms`
-            : 'connection failed';
+        const reason = isTimeout(error) ? `no answer within ${config.timeoutMs} ms` : 'connection failed';
         return { ok: false, error: `${config.id}: ${reason}`, isPermanent: false };
       }
-      await response.body?.cancel().catch(() => {});
-      if (response.ok) return { ok: true };
-      const isPermanent =
-        response.status >= 400 && response.status < 500 && !RETRYABLE_CLIENT_STATUSES.has(response.status);
-      return { ok: false, error: `${config.id}: HTTP ${response.status}`, isPermanent };
+      if (status >= 200 && status < 300) return { ok: true };
+      const isPermanent = status >= 400 && status < 500 && !RETRYABLE_CLIENT_STATUSES.has(status);
+      return { ok: false, error: `${config.id}: HTTP ${status}`, isPermanent };
     },
     ...(readBackUrl
       ? {
           readBack: (customerId: string) =>
-            readBackOverHttp(config.id, readBackUrl, config.secret, customerId, config.timeoutMs),
+            readBackOverHttp(config.id, readBackUrl, config.secret, customerId, pool, config.timeoutMs),
         }
       : {}),
+    close: () => pool.close(),
   };
 }
