@@ -93,7 +93,8 @@ async function drain(base: string): Promise<{ ms: number; depthAtStart: number }
   return { ms: Math.round(performance.now() - started), depthAtStart };
 }
 
-const perItem = (before: number | null, after: number | null, items: number) =>
+/** CPU (or any counter) spent per item between two readings, or null where a reading failed. */
+export const perItem = (before: number | null, after: number | null, items: number) =>
   before === null || after === null || items === 0 ? null : +((after - before) / items).toFixed(2);
 
 export async function benchPropagation(setup: PropagationSetup): Promise<PropagationRun> {

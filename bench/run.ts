@@ -18,7 +18,7 @@ import {
 } from '../src/demo/sample-connected-system.ts';
 import { ACTIVITY_ACTIONS, ACTIVITY_TUPLE } from '../src/store/anomaly-repo.ts';
 import { type BulkRun, benchBulk, bulkTable, PROFILING } from './bulk.ts';
-import { benchPropagation, type PropagationRun, propagationTable } from './propagation.ts';
+import { benchPropagation, type PropagationRun, perItem, propagationTable } from './propagation.ts';
 
 const SECONDS_PER_RUN = Number(process.env.BENCH_SECONDS ?? 5);
 // Rounds of the apply-against-limit measurement at 8 clients, each side half a run's duration a round.
@@ -265,14 +265,13 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
       : null;
     try {
       const limit = twin ? await rawTransaction(twin.url) : null;
-      // The server's CPU from the start of a row's measurement (it is idle between rows and while the raw
-      // rounds run), so per request it is the HTTP apply's own.
+      // The server's CPU since the previous row (it is idle between rows and while the raw rounds run), so per
+      // request it is the HTTP apply's own.
       let cpuAtStart = cpuMsOf(server.pid!);
       const httpRun = (concurrency: number, result: ReturnType<typeof summarise>) => {
         const memory = memoryOf(server.pid!);
         const cpu = cpuMsOf(server.pid!);
-        const serverCpuMsPerRequest =
-          cpu === null || cpuAtStart === null ? null : +((cpu - cpuAtStart) / result.requests).toFixed(2);
+        const serverCpuMsPerRequest = perItem(cpuAtStart, cpu, result.requests);
         cpuAtStart = cpu;
         runs.push({
           engine,
@@ -288,7 +287,6 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
         );
       };
       httpRun(1, await load(1, apply));
-      cpuAtStart = cpuMsOf(server.pid!);
       if (limit) {
         // The ratio's two sides in alternating rounds, each side first in turn, so a slow minute on this shared
         // machine slows both: measured one after the other, the ratio moved by a fifth between runs.
@@ -320,7 +318,6 @@ async function benchEngine(engine: 'pglite' | 'postgres', systems: SampleSystem[
           serverCpuMsPerRequest: null,
         });
       } else httpRun(8, await load(8, apply));
-      cpuAtStart = cpuMsOf(server.pid!);
       httpRun(32, await load(32, apply));
       await limit?.close();
       if (twin) {

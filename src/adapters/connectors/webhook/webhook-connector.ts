@@ -107,7 +107,8 @@ export function createWebhookConnector(config: WebhookSystemConfig): ConnectedSy
           body,
         });
         status = response.statusCode;
-        await response.body.dump();
+        // The answer's status is the outcome; its body is only read off so the connection can be reused.
+        await response.body.dump().catch(() => {});
       } catch (error) {
         const reason = isTimeout(error) ? `no answer within ${config.timeoutMs} ms` : 'connection failed';
         return { ok: false, error: `${config.id}: ${reason}`, isPermanent: false };
