@@ -123,9 +123,12 @@ beforeAll(async () => {
     ],
     true,
   );
+  // Deliveries acknowledged after different waits, so the report's lag percentiles have something to tell.
+  app.clock.advance(1_234);
   await drain();
   app.clock.advance(60_000);
   await legalNameChange(c!, 'Carla Jane Smith', true);
+  app.clock.advance(2_345);
   await drain();
   overdueId = await legalNameChange(d!, 'Dana Lee Jones', false);
   app.clock.advance(3 * 24 * 60 * 60 * 1000);
@@ -222,17 +225,28 @@ describe('the monthly report', () => {
     });
     expect(report.approvalSlaBreaches).toBe(1);
 
+    type Delivery = { destination: string; createdAt: string; confirmedAt: string | null; kind: string };
     const deliveries = details
-      .flatMap((r) => r.propagation as { destination: string; confirmedAt: string | null; kind: string }[])
+      .flatMap((r) => r.propagation as Delivery[])
       .filter((d) => d.kind === 'propagation');
     for (const system of ['billing', 'shipping', 'marketing']) {
       const mine = deliveries.filter((d) => d.destination === system);
-      expect(report.propagation.find((p: { system: string }) => p.system === system)).toMatchObject({
+      const lags = mine
+        .filter((d) => d.confirmedAt)
+        .map((d) => (Date.parse(d.confirmedAt!) - Date.parse(d.createdAt)) / 1000);
+      expect(new Set(lags).size, 'lags that differ, so a wrong percentile shows').toBeGreaterThan(1);
+      const figures = report.propagation.find((p: { system: string }) => p.system === system);
+      expect(figures).toMatchObject({
         deliveries: mine.length,
-        confirmed: mine.filter((d) => d.confirmedAt).length,
+        confirmed: lags.length,
         deadLetters: 0,
       });
+      expect(figures.medianLagSeconds).toBeCloseTo(percentile(lags, 0.5)!, 6);
+      expect(figures.p90LagSeconds).toBeCloseTo(percentile(lags, 0.9)!, 6);
     }
+    expect(report.propagation.map((p: { system: string }) => p.system)).toEqual(
+      [...new Set(deliveries.map((d) => d.destination))].sort(),
+    );
     expect(report.compliance).toEqual({
       appliedChanges: details.filter((r) => r.appliedAt).length,
       procedureFindings: {},
