@@ -254,6 +254,30 @@ describe('the monthly report', () => {
     });
   });
 
+  it('gives lags past ten seconds to within 0.05% of the exact percentiles, in an outage month', async () => {
+    // A system that was down: its deliveries acknowledged from ten seconds to nine hours late, each lag its own.
+    const lags = Array.from({ length: 2_000 }, (_, i) => 10 + i * 17.123457);
+    await sql`
+      INSERT INTO outbox (kind, destination, customer_id, change_request_id, sequence, payload, status,
+                          next_attempt_at, created_at, delivered_at, confirmed_at)
+      SELECT 'propagation', 'lagging', o.customer_id, o.change_request_id, o.sequence, o.payload, 'delivered',
+             at, at, at + lag * interval '1 second', at + lag * interval '1 second'
+      FROM (SELECT * FROM outbox WHERE kind = 'propagation' LIMIT 1) AS o,
+           unnest(${lags}::float8[]) AS lag, (SELECT '2026-11-10T00:00:00Z'::timestamptz AS at) AS moment`.execute(
+      app.database.db,
+    );
+    const report = (await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-11')).json();
+    const lagging = report.propagation.find((p: { system: string }) => p.system === 'lagging');
+    expect(lagging).toMatchObject({ deliveries: lags.length, confirmed: lags.length, deadLetters: 0 });
+    for (const [figure, fraction] of [
+      ['medianLagSeconds', 0.5],
+      ['p90LagSeconds', 0.9],
+    ] as const) {
+      const exact = percentile(lags, fraction)!;
+      expect(Math.abs(lagging[figure] - exact) / exact, figure).toBeLessThanOrEqual(0.0005);
+    }
+  });
+
   it('also comes as CSV and as a printable PDF', async () => {
     const csv = await app.call(manager.apiKey, 'GET', '/api/v1/reports/monthly?month=2026-10&format=csv');
     expect(csv.headers['content-type']).toContain('text/csv');

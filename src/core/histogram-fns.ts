@@ -7,7 +7,7 @@ export interface HistogramBin {
 /**
  * The continuous percentile of the values a histogram counts, interpolated as PostgreSQL's `percentile_cont`
  * does over the values themselves: the value at position `fraction × (n − 1)` of the sorted values. A database
- * hands back a month's millions of lags as a few thousand bins (one per millisecond seen), where sorting the
+ * hands back a month's millions of lags as a few thousand bins (store/report-repo.ts), where sorting the
  * lags themselves spilled to disk. Null when the histogram counts nothing.
  * @example percentileOfHistogram([{ value: 1, count: 2 }, { value: 3, count: 2 }], 0.5) // 2
  */
